@@ -1,0 +1,102 @@
+//===- Passes.td - qk transformation passes ----------------*- tablegen -*-===//
+
+#ifndef QK_TRANSFORMS_PASSES_TD
+#define QK_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def QKRaiseRMSNorm : Pass<"qk-raise-rms-norm"> {
+  let summary = "Raise decomposed RMSNorm in linalg to qk.rms_norm";
+  let description = [{
+    Recognises an RMSNorm written as upstream `linalg.generic`s, the way
+    torch-mlir lowers `aten.rms_norm` and a hand-written PyTorch RMSNorm
+    (`x.float()`, `pow(2).mean(-1, keepdim=True)`, `+ eps`, `rsqrt`, `x * r`,
+    optional `.to(dtype)`, optional `w *` or `(1 + w) *`), either one generic
+    per step or after `--linalg-fuse-elementwise-ops`, and replaces it with
+    one `qk.rms_norm` carrying the graph's epsilon, weight offset and
+    rounding order.
+
+    The matcher evaluates the generics symbolically, backwards from the
+    elementwise root, and accepts only exact RMSNorms: a sum of squares over
+    the last dimension with a zero init, divided by the static size of that
+    dimension, plus epsilon inside the rsqrt, all in fp32. Anything else
+    (another divisor, epsilon outside the rsqrt, a reduction over another
+    dimension, arithmetic in bf16, a weight indexed by row, ...) is left
+    alone with a missed-optimisation remark that gives the reason.
+
+    ```mlir
+    // before: 7 generics (extf, square, sum, div, +eps, rsqrt, mul, truncf)
+    // after:
+    %y = qk.rms_norm ins(%x : tensor<?x128xbf16>)
+           outs(%init : tensor<?x128xbf16>) epsilon(9.99999997E-7)
+           -> tensor<?x128xbf16>
+    ```
+  }];
+  let dependentDialects = ["::mlir::qk::QKDialect"];
+  let statistics = [
+    Statistic<"numRaised", "raised", "RMSNorms raised to qk.rms_norm">,
+    Statistic<"numRejected", "rejected",
+              "reduction candidates that were not an exact RMSNorm">
+  ];
+}
+
+def QKFuseStridedQKNorm : Pass<"qk-fuse-strided-qk-norm"> {
+  let summary = "Fuse QK RMSNorms on strided slices of a fused qkv buffer "
+                "into one in-place qk.fused_qk_norm";
+  let description = [{
+    Finds `qk.rms_norm`s whose input is a reshape (expand/collapse, possibly
+    behind an explicit copy: `linalg.copy` into `tensor.empty`, or
+    `bufferization.materialize_in_destination`) of a unit-stride
+    `tensor.extract_slice` of a row-major qkv tensor, and replaces all such
+    norms of one qkv value (q and k of one attention block) with ONE
+    `qk.fused_qk_norm` whose init is the whole qkv tensor. The norm results
+    become reshaped slices of the fused result, other slices of qkv that
+    the norm does not touch (v) are re-read from the fused result, and the
+    reshape pairs fold away, so one-shot bufferization writes in place and
+    emits no copy.
+
+    Legality, each a reason in the remark when it fails: every token row is
+    covered (slice offset 0 and full size on dimension 0), unit strides, the
+    slice is a contiguous column range, groups (the normalised last
+    dimension) divide the range width so that they never cross token rows,
+    the reshapes only regroup columns (never mix tokens and heads), weights
+    are 1-D of the group size, the element type is bf16, f16 or f32, and
+    the ranges of one qkv are disjoint. When the pre-norm qkv is still read
+    after the norm (returned, or a normalised column re-read), the result
+    stays correct: bufferization keeps a copy, and the remark says so.
+
+    Every fused site is reported with a passed remark (e.g.
+    `fused QK RMSNorm: 32 q + 8 k heads, head_dim 128, copy removed`) and
+    every rejected candidate with a missed remark giving the reason.
+  }];
+  let dependentDialects = ["::mlir::qk::QKDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numFusedSites", "fused-sites",
+              "qk.fused_qk_norm ops created (attention blocks)">,
+    Statistic<"numFusedNorms", "fused-norms",
+              "qk.rms_norm ops folded into a fused op">,
+    Statistic<"numRejected", "rejected",
+              "qk.rms_norm candidates left alone">,
+    Statistic<"numCopiesKept", "copies-kept",
+              "fused sites where the pre-norm qkv is still read, so "
+              "bufferization keeps a copy">
+  ];
+}
+
+def QKDecompose : Pass<"qk-decompose"> {
+  let summary = "Decompose qk ops into upstream linalg";
+  let description = [{
+    Replaces `qk.rms_norm` and `qk.fused_qk_norm` (on tensors or memrefs)
+    with their decomposition into `linalg.generic`, `tensor`/`memref`
+    slicing and reshapes: the fallback when no kernel is called, and the CPU
+    lowering.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+#endif // QK_TRANSFORMS_PASSES_TD

@@ -1,0 +1,279 @@
+//===- QKDecompose.cpp - qk ops as upstream linalg ------------------------===//
+//
+// The decomposition of both ops into linalg.generic: a reduction of the sum
+// of squares into an fp32 buffer, then one elementwise generic that applies
+// rsqrt, the weight and the rounding order. It is the fallback when no
+// kernel is called, the CPU lowering, and the reference the integration
+// tests compare the kernel path against. Works on tensors and on memrefs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qk/Dialect/QK/IR/QKOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace mlir::qk;
+
+namespace {
+struct NormAttrs {
+  float epsilon;
+  float weightOffset;
+  RoundingMode rounding;
+};
+
+bool isTensor(Value v) { return isa<RankedTensorType>(v.getType()); }
+
+OpFoldResult mixedSize(OpBuilder &b, Location loc, Value v, int64_t dim) {
+  return isTensor(v) ? tensor::getMixedSize(b, loc, v, dim)
+                     : memref::getMixedSize(b, loc, v, dim);
+}
+
+/// A new tensor or buffer of `elementType` shaped like the leading `rank`
+/// dims of `like`.
+Value createLike(OpBuilder &b, Location loc, Value like, unsigned rank,
+                 Type elementType) {
+  SmallVector<OpFoldResult> sizes;
+  for (unsigned d = 0; d < rank; ++d)
+    sizes.push_back(mixedSize(b, loc, like, d));
+  if (isTensor(like))
+    return tensor::EmptyOp::create(b, loc, sizes, elementType);
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamic;
+  dispatchIndexOpFoldResults(sizes, dynamic, shape);
+  return memref::AllocOp::create(b, loc, MemRefType::get(shape, elementType),
+                                 dynamic);
+}
+
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  if (v.getType().isF32())
+    return v;
+  return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+}
+
+Value fromF32(OpBuilder &b, Location loc, Value v, Type elementType) {
+  if (elementType.isF32())
+    return v;
+  return arith::TruncFOp::create(b, loc, elementType, v);
+}
+
+/// The element count of the trailing `numReduced` dims of `x`, as f32.
+Value reducedCount(OpBuilder &b, Location loc, Value x, unsigned numReduced) {
+  auto type = cast<ShapedType>(x.getType());
+  int64_t rank = type.getRank();
+  int64_t staticCount = 1;
+  Value dynamicCount;
+  for (int64_t d = rank - numReduced; d < rank; ++d) {
+    if (!type.isDynamicDim(d)) {
+      staticCount *= type.getDimSize(d);
+      continue;
+    }
+    Value size = getValueOrCreateConstantIndexOp(b, loc,
+                                                 mixedSize(b, loc, x, d));
+    dynamicCount = dynamicCount
+                       ? arith::MulIOp::create(b, loc, dynamicCount, size)
+                       : size;
+  }
+  if (!dynamicCount)
+    return arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(static_cast<float>(staticCount)));
+  if (staticCount != 1)
+    dynamicCount = arith::MulIOp::create(
+        b, loc, dynamicCount,
+        arith::ConstantIndexOp::create(b, loc, staticCount));
+  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                           dynamicCount);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
+}
+
+/// RMSNorm of `x` over its trailing `numReduced` dims into `init`. `weight`
+/// (may be null) is shaped like those dims. Returns the result tensor, or a
+/// null value on memrefs.
+Value buildRMSNorm(OpBuilder &b, Location loc, Value x, Value weight,
+                   Value init, unsigned numReduced, NormAttrs attrs) {
+  auto xType = cast<ShapedType>(x.getType());
+  unsigned rank = xType.getRank();
+  unsigned lead = rank - numReduced;
+  Type elementType = xType.getElementType();
+  MLIRContext *ctx = b.getContext();
+
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  AffineMap leadMap =
+      AffineMap::get(rank, 0, identity.getResults().take_front(lead), ctx);
+  AffineMap trailMap =
+      AffineMap::get(rank, 0, identity.getResults().drop_front(lead), ctx);
+
+  // sum_i float(x_i)^2 over the reduced dims, in fp32.
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value sums = createLike(b, loc, x, lead, b.getF32Type());
+  Value sumsInit =
+      isTensor(x)
+          ? linalg::FillOp::create(b, loc, zero, sums).getResult(0)
+          : (linalg::FillOp::create(b, loc, zero, sums), sums);
+  SmallVector<utils::IteratorType> reduceIters(lead,
+                                               utils::IteratorType::parallel);
+  reduceIters.append(numReduced, utils::IteratorType::reduction);
+  auto reduce = linalg::GenericOp::create(
+      b, loc, isTensor(x) ? TypeRange{sumsInit.getType()} : TypeRange{},
+      ValueRange{x}, ValueRange{sumsInit},
+      ArrayRef<AffineMap>{identity, leadMap}, reduceIters,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value xf = toF32(nb, nloc, args[0]);
+        Value sq = arith::MulFOp::create(nb, nloc, xf, xf);
+        Value acc = arith::AddFOp::create(nb, nloc, sq, args[1]);
+        linalg::YieldOp::create(nb, nloc, acc);
+      });
+  Value sumValues = isTensor(x) ? reduce.getResult(0) : sums;
+
+  // y = round(x * rsqrt(sum / N + eps) * (offset + w)) in the rounding order.
+  Value count = reducedCount(b, loc, x, numReduced);
+  Value eps =
+      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(attrs.epsilon));
+  Value offset =
+      attrs.weightOffset != 0.0f
+          ? arith::ConstantOp::create(b, loc,
+                                      b.getF32FloatAttr(attrs.weightOffset))
+          : Value();
+  SmallVector<Value> inputs = {x, sumValues};
+  SmallVector<AffineMap> maps = {identity, leadMap};
+  if (weight) {
+    inputs.push_back(weight);
+    maps.push_back(trailMap);
+  }
+  maps.push_back(identity);
+  auto apply = linalg::GenericOp::create(
+      b, loc, isTensor(init) ? TypeRange{init.getType()} : TypeRange{}, inputs,
+      ValueRange{init}, maps,
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value xf = toF32(nb, nloc, args[0]);
+        Value mean = arith::DivFOp::create(nb, nloc, args[1], count);
+        Value r = math::RsqrtOp::create(
+            nb, nloc, arith::AddFOp::create(nb, nloc, mean, eps));
+        Value n = arith::MulFOp::create(nb, nloc, xf, r);
+        if (weight) {
+          if (attrs.rounding == RoundingMode::BeforeWeight)
+            n = toF32(nb, nloc, fromF32(nb, nloc, n, elementType));
+          Value w = toF32(nb, nloc, args[2]);
+          if (offset)
+            w = arith::AddFOp::create(nb, nloc, offset, w);
+          n = arith::MulFOp::create(nb, nloc, n, w);
+        }
+        linalg::YieldOp::create(nb, nloc, fromF32(nb, nloc, n, elementType));
+      });
+  if (!isTensor(x))
+    memref::DeallocOp::create(b, loc, sums);
+  return isTensor(init) ? apply.getResult(0) : Value();
+}
+
+Value expand(OpBuilder &b, Location loc, Value src, ArrayRef<int64_t> shape,
+             ArrayRef<OpFoldResult> mixedShape,
+             ArrayRef<ReassociationIndices> reassociation) {
+  if (isTensor(src)) {
+    auto type = RankedTensorType::get(
+        shape, cast<ShapedType>(src.getType()).getElementType());
+    return tensor::ExpandShapeOp::create(b, loc, type, src, reassociation,
+                                         mixedShape);
+  }
+  return memref::ExpandShapeOp::create(b, loc, shape, src, reassociation,
+                                       mixedShape);
+}
+} // namespace
+
+FailureOr<SmallVector<Value>> RMSNormOp::decomposeOperation(OpBuilder &b) {
+  NormAttrs attrs{getEpsilon().convertToFloat(),
+                  getWeightOffset().convertToFloat(), getRounding()};
+  Value result = buildRMSNorm(b, getLoc(), getInput(), getWeight(), getInit(),
+                              /*numReduced=*/1, attrs);
+  if (!result)
+    return SmallVector<Value>{};
+  return SmallVector<Value>{result};
+}
+
+FailureOr<SmallVector<Value>> FusedQKNormOp::decomposeOperation(OpBuilder &b) {
+  Location loc = getLoc();
+  Value qkv = getQkv();
+  auto qkvType = getQkvType();
+  bool is3D = qkvType.getRank() == 3;
+  int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
+  OpFoldResult tokens = mixedSize(b, loc, qkv, 0);
+  int64_t staticTokens = qkvType.getDimSize(0);
+
+  for (NormRangeAttr range : getNormRanges()) {
+    // The range as a [T, groups, group] view ([T, groups, heads/group, D]
+    // for a 3-D qkv): a slice plus an expand, both views even on memrefs.
+    int64_t groups = range.getNumGroups();
+    int64_t group = range.getGroupSize();
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> viewShape;
+    SmallVector<ReassociationIndices> reassociation;
+    unsigned numReduced;
+    if (is3D) {
+      int64_t headsPerGroup = group / headDim;
+      offsets = {b.getIndexAttr(0),
+                 b.getIndexAttr(range.getColumnOffset() / headDim),
+                 b.getIndexAttr(0)};
+      sizes = {tokens, b.getIndexAttr(groups * headsPerGroup),
+               b.getIndexAttr(headDim)};
+      strides.assign(3, b.getIndexAttr(1));
+      viewShape = {staticTokens, groups, headsPerGroup, headDim};
+      reassociation = {{0}, {1, 2}, {3}};
+      numReduced = 2;
+    } else {
+      offsets = {b.getIndexAttr(0), b.getIndexAttr(range.getColumnOffset())};
+      sizes = {tokens, b.getIndexAttr(range.getWidth())};
+      strides.assign(2, b.getIndexAttr(1));
+      viewShape = {staticTokens, groups, group};
+      reassociation = {{0}, {1, 2}};
+      numReduced = 1;
+    }
+    SmallVector<OpFoldResult> mixedView;
+    for (auto [i, s] : llvm::enumerate(viewShape))
+      mixedView.push_back(i == 0 ? tokens : b.getIndexAttr(s));
+
+    Value slice =
+        isTensor(qkv)
+            ? Value(tensor::ExtractSliceOp::create(b, loc, qkv, offsets, sizes,
+                                                   strides))
+            : Value(memref::SubViewOp::create(b, loc, qkv, offsets, sizes,
+                                              strides));
+    Value view = expand(b, loc, slice, viewShape, mixedView, reassociation);
+
+    Value weight;
+    if (range.hasWeight()) {
+      weight = getWeights()[range.getWeight()];
+      if (is3D)
+        weight = expand(b, loc, weight, {group / headDim, headDim},
+                        {b.getIndexAttr(group / headDim),
+                         b.getIndexAttr(headDim)},
+                        {{0, 1}});
+    }
+    NormAttrs attrs{range.getEpsilon().convertToFloat(),
+                    range.getWeightOffset().convertToFloat(),
+                    range.getRounding()};
+    if (!isTensor(qkv)) {
+      // In place: every element is read before it is written by the same
+      // iteration of the elementwise generic.
+      buildRMSNorm(b, loc, view, weight, view, numReduced, attrs);
+      continue;
+    }
+    Value init = createLike(b, loc, view, viewShape.size(),
+                            qkvType.getElementType());
+    Value normed = buildRMSNorm(b, loc, view, weight, init, numReduced, attrs);
+    Value back = tensor::CollapseShapeOp::create(b, loc, slice.getType(),
+                                                 normed, reassociation);
+    qkv = tensor::InsertSliceOp::create(b, loc, back, qkv, offsets, sizes,
+                                        strides);
+  }
+  if (!isTensor(qkv))
+    return SmallVector<Value>{};
+  return SmallVector<Value>{qkv};
+}
