@@ -1,0 +1,246 @@
+//===- Validate.cpp - Argument checks shared by every QK-norm runtime -----===//
+
+#include "Validate.h"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+namespace qk::runtime {
+namespace {
+
+// One buffer per thread, as the header promises; a fixed array keeps the
+// success path free of allocation (it only writes the first byte).
+thread_local char lastError[512];
+
+bool mulOverflows(int64_t a, int64_t b, int64_t &r) {
+  return __builtin_mul_overflow(a, b, &r);
+}
+bool addOverflows(int64_t a, int64_t b, int64_t &r) {
+  return __builtin_add_overflow(a, b, &r);
+}
+
+// floor(a / b) for b > 0 (C++ division truncates toward zero).
+int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+// Whether any group of `a` shares an element with any group of `b`. The
+// ranges may interleave (group_stride > group_size), so comparing the hull
+// of each range would reject legal layouts: for every group of the range
+// with fewer groups, find the groups of the other that could intersect it.
+bool rangesOverlap(const qk_norm_range_t &a, const qk_norm_range_t &b) {
+  const qk_norm_range_t &s = a.num_groups <= b.num_groups ? a : b;
+  const qk_norm_range_t &l = a.num_groups <= b.num_groups ? b : a;
+  for (int64_t i = 0; i < s.num_groups; ++i) {
+    int64_t begin = s.column_offset + i * s.group_stride;
+    int64_t end = begin + s.group_size;
+    // Group j of `l` covers [l0 + j*t, l0 + j*t + size); it meets
+    // [begin, end) iff begin - size < l0 + j*t < end.
+    int64_t jLo =
+        floorDiv(begin - l.group_size - l.column_offset, l.group_stride) + 1;
+    int64_t jHi = floorDiv(end - 1 - l.column_offset, l.group_stride);
+    if (jLo < 0)
+      jLo = 0;
+    if (jHi > l.num_groups - 1)
+      jHi = l.num_groups - 1;
+    if (jLo <= jHi)
+      return true;
+  }
+  return false;
+}
+
+const char *dtypeName(int v) {
+  switch (v) {
+  case QK_DTYPE_F32:
+    return "f32";
+  case QK_DTYPE_F16:
+    return "f16";
+  case QK_DTYPE_BF16:
+    return "bf16";
+  default:
+    return "?";
+  }
+}
+
+// Bytes from the first to one past the last element a pointer addresses:
+// ((T-1)*stride + extent) * elementSize, or -1 on overflow.
+int64_t spanBytes(int64_t numTokens, int64_t stride, int64_t extent,
+                  int64_t elementSize) {
+  int64_t rows, elems, bytes;
+  if (mulOverflows(numTokens - 1, stride, rows) ||
+      addOverflows(rows, extent, elems) ||
+      mulOverflows(elems, elementSize, bytes))
+    return -1;
+  return bytes;
+}
+
+} // namespace
+
+int64_t dtypeSize(qk_dtype_t dtype) {
+  switch (dtype) {
+  case QK_DTYPE_F32:
+    return 4;
+  case QK_DTYPE_F16:
+  case QK_DTYPE_BF16:
+    return 2;
+  }
+  return 0;
+}
+
+void clearError() { lastError[0] = '\0'; }
+
+qk_status_t fail(qk_status_t status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(lastError, sizeof(lastError), format, args);
+  va_end(args);
+  return status;
+}
+
+qk_status_t validateCall(qk_dtype_t dtype, const void *in,
+                         int64_t inTokenStride, const void *out,
+                         int64_t outTokenStride, int64_t numTokens,
+                         const qk_norm_range_t *ranges, int32_t numRanges,
+                         CallInfo &info) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
+  info = CallInfo();
+  info.elementSize = dtypeSize(dtype);
+  if (info.elementSize == 0)
+    return fail(bad, "dtype %d is not a qk_dtype_t value", int(dtype));
+  if (numTokens < 0)
+    return fail(bad, "num_tokens is negative (%lld)", (long long)numTokens);
+  if (numRanges < 1 || numRanges > QK_MAX_RANGES)
+    return fail(bad, "num_ranges is %d, expected 1..%d", int(numRanges),
+                QK_MAX_RANGES);
+  if (!ranges)
+    return fail(bad, "ranges is NULL");
+
+  for (int32_t r = 0; r < numRanges; ++r) {
+    const qk_norm_range_t &rg = ranges[r];
+    if (rg.column_offset < 0)
+      return fail(bad, "range %d: column_offset is negative (%lld)", r,
+                  (long long)rg.column_offset);
+    if (rg.num_groups < 1)
+      return fail(bad, "range %d: num_groups must be >= 1 (got %lld)", r,
+                  (long long)rg.num_groups);
+    if (rg.group_size < 1)
+      return fail(bad, "range %d: group_size must be >= 1 (got %lld)", r,
+                  (long long)rg.group_size);
+    if (rg.group_stride < rg.group_size)
+      return fail(bad,
+                  "range %d: group_stride %lld is smaller than group_size "
+                  "%lld (groups would overlap)",
+                  r, (long long)rg.group_stride, (long long)rg.group_size);
+    if (rg.weight_dtype != QK_DTYPE_F32 && rg.weight_dtype != QK_DTYPE_F16 &&
+        rg.weight_dtype != QK_DTYPE_BF16)
+      return fail(bad, "range %d: weight_dtype %d is not a qk_dtype_t value", r,
+                  int(rg.weight_dtype));
+    if (rg.weight && rg.weight_dtype != dtype &&
+        rg.weight_dtype != QK_DTYPE_F32)
+      return fail(QK_STATUS_UNSUPPORTED,
+                  "range %d: weight_dtype %s must be the activation dtype "
+                  "(%s) or f32",
+                  r, dtypeName(rg.weight_dtype), dtypeName(dtype));
+    if (rg.weight && reinterpret_cast<uintptr_t>(rg.weight) %
+                             uintptr_t(dtypeSize(rg.weight_dtype)) !=
+                         0)
+      return fail(bad, "range %d: weight %p is not aligned to its %s elements",
+                  r, rg.weight, dtypeName(rg.weight_dtype));
+    if (!std::isfinite(rg.epsilon) || rg.epsilon < 0.0f)
+      return fail(bad, "range %d: epsilon %g must be finite and >= 0", r,
+                  double(rg.epsilon));
+    if (!std::isfinite(rg.weight_offset))
+      return fail(bad, "range %d: weight_offset %g is not finite", r,
+                  double(rg.weight_offset));
+    if (rg.rounding != QK_ROUNDING_ONCE &&
+        rg.rounding != QK_ROUNDING_BEFORE_WEIGHT)
+      return fail(bad, "range %d: rounding %d is not a qk_rounding_t value", r,
+                  int(rg.rounding));
+    if (rg.group_size > kMaxGroupSize)
+      return fail(QK_STATUS_UNSUPPORTED,
+                  "range %d: group_size %lld exceeds this runtime's limit "
+                  "%lld",
+                  r, (long long)rg.group_size, (long long)kMaxGroupSize);
+    int64_t last, begin, end;
+    if (mulOverflows(rg.num_groups - 1, rg.group_stride, last) ||
+        addOverflows(rg.column_offset, last, begin) ||
+        addOverflows(begin, rg.group_size, end))
+      return fail(bad, "range %d: column extent overflows int64", r);
+    if (end > info.rowExtent)
+      info.rowExtent = end;
+    if (rg.group_size > info.maxGroupSize)
+      info.maxGroupSize = rg.group_size;
+    // Checked one range at a time, so the sum stays far from wrapping.
+    if (rg.num_groups <= kMaxTotalGroups)
+      info.totalGroups += rg.num_groups;
+    if (rg.num_groups > kMaxTotalGroups || info.totalGroups > kMaxTotalGroups)
+      return fail(QK_STATUS_UNSUPPORTED,
+                  "range %d: more than %lld groups per token is beyond this "
+                  "runtime's limit",
+                  r, (long long)kMaxTotalGroups);
+  }
+
+  // In place, two ranges sharing a column would race (read by one row
+  // worker after another wrote it); out of place they would be written
+  // twice. Either way the call is ill-formed.
+  for (int32_t a = 0; a < numRanges; ++a)
+    for (int32_t b = a + 1; b < numRanges; ++b)
+      if (rangesOverlap(ranges[a], ranges[b]))
+        return fail(bad, "ranges %d and %d share columns", a, b);
+
+  if (numTokens == 0)
+    return QK_STATUS_OK; // nothing is read or written: pointers may be NULL
+  if (!in)
+    return fail(bad, "in is NULL");
+  if (!out)
+    return fail(bad, "out is NULL");
+  const uintptr_t es = uintptr_t(info.elementSize);
+  if (reinterpret_cast<uintptr_t>(in) % es != 0)
+    return fail(bad, "in %p is not aligned to its %s elements", in,
+                dtypeName(dtype));
+  if (reinterpret_cast<uintptr_t>(out) % es != 0)
+    return fail(bad, "out %p is not aligned to its %s elements", out,
+                dtypeName(dtype));
+  if (inTokenStride < 0 || outTokenStride < 0)
+    return fail(bad, "token strides must be >= 0 (in %lld, out %lld)",
+                (long long)inTokenStride, (long long)outTokenStride);
+  if (numTokens > 1 &&
+      (inTokenStride < info.rowExtent || outTokenStride < info.rowExtent))
+    return fail(bad,
+                "token strides (in %lld, out %lld) are smaller than the "
+                "%lld columns the ranges span: rows would overlap",
+                (long long)inTokenStride, (long long)outTokenStride,
+                (long long)info.rowExtent);
+
+  int64_t inBytes =
+      spanBytes(numTokens, inTokenStride, info.rowExtent, info.elementSize);
+  int64_t outBytes =
+      spanBytes(numTokens, outTokenStride, info.rowExtent, info.elementSize);
+  uintptr_t inBegin = reinterpret_cast<uintptr_t>(in);
+  uintptr_t outBegin = reinterpret_cast<uintptr_t>(out);
+  if (inBytes < 0 || outBytes < 0 || inBegin + uintptr_t(inBytes) < inBegin ||
+      outBegin + uintptr_t(outBytes) < outBegin)
+    return fail(bad, "the addressed span of %lld tokens overflows",
+                (long long)numTokens);
+
+  info.inPlace = in == out;
+  if (info.inPlace) {
+    if (numTokens > 1 && inTokenStride != outTokenStride)
+      return fail(bad,
+                  "in place (in == out) needs equal token strides (in %lld, "
+                  "out %lld)",
+                  (long long)inTokenStride, (long long)outTokenStride);
+  } else if (inBegin < outBegin + uintptr_t(outBytes) &&
+             outBegin < inBegin + uintptr_t(inBytes)) {
+    return fail(bad, "in and out overlap but are not the same pointer");
+  }
+  return QK_STATUS_OK;
+}
+
+} // namespace qk::runtime
+
+extern "C" QK_RUNTIME_EXPORT const char *qk_last_error_message(void) {
+  return qk::runtime::lastError;
+}

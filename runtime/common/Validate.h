@@ -1,0 +1,62 @@
+//===- Validate.h - Argument checks shared by every QK-norm runtime -------===//
+//
+// Both runtimes (host reference and CUDA) run exactly these checks before
+// touching memory, so a call that one of them rejects is rejected by the
+// other with the same status and message. The error message storage behind
+// qk_last_error_message() lives here too.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QK_RUNTIME_COMMON_VALIDATE_H
+#define QK_RUNTIME_COMMON_VALIDATE_H
+
+#include "qk/Runtime/QKNormRuntime.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qk::runtime {
+
+// Limits of this implementation (QK_STATUS_UNSUPPORTED above them). They
+// keep every per-row index and the launch grid inside 32 bits; real models
+// are orders of magnitude below them.
+constexpr int64_t kMaxGroupSize = int64_t(1) << 24;
+constexpr int64_t kMaxTotalGroups = int64_t(1) << 16;
+
+// What the checks learned about a valid call; the launchers size their work
+// from it instead of recomputing it.
+struct CallInfo {
+  int64_t elementSize = 0; // bytes per activation element
+  int64_t rowExtent = 0;   // one past the last column any range touches
+  int64_t totalGroups = 0; // sum of num_groups over the ranges
+  int64_t maxGroupSize = 0;
+  bool inPlace = false;
+};
+
+// Size in bytes of one element of `dtype` (0 for an unknown value).
+int64_t dtypeSize(qk_dtype_t dtype);
+
+// Clears the thread's message; every entry point calls it first so that a
+// successful call leaves "" behind.
+void clearError();
+
+// Records a printf-style message for qk_last_error_message() and returns
+// `status`, so that checks read `return fail(...)`.
+qk_status_t fail(qk_status_t status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+// Runs every argument check of qk_fused_rms_norm. On success fills `info`
+// and returns QK_STATUS_OK; otherwise records the message and returns the
+// error status. Never dereferences `in`, `out` or the weights.
+qk_status_t validateCall(qk_dtype_t dtype, const void *in,
+                         int64_t inTokenStride, const void *out,
+                         int64_t outTokenStride, int64_t numTokens,
+                         const qk_norm_range_t *ranges, int32_t numRanges,
+                         CallInfo &info);
+
+} // namespace qk::runtime
+
+#endif // QK_RUNTIME_COMMON_VALIDATE_H

@@ -1,0 +1,639 @@
+//===- CudaRuntime.cu - CUDA implementation of the QK-norm runtime --------===//
+//
+// One launch normalises every (token, group) row of every range. The work is
+// memory bound (2 bytes read and 2 written per bf16 element, a few flops), so
+// the design is about bytes in flight and launch latency:
+//
+//  * A "team" of TEAM lanes (8, 16 or 32: a sub-warp or a warp) owns one
+//    group column g for the whole launch and walks over tokens, so its
+//    weights are loaded once into registers. Teams of one warp hold
+//    neighbouring groups of the same tokens: their loads coalesce.
+//  * Each lane moves 16-byte vectors when every pointer, stride and offset
+//    allows it, otherwise single elements (the scalar fallback).
+//  * A team loads R rows before it reduces any of them, so that each thread
+//    keeps >= 64 bytes of loads in flight.
+//  * Groups too wide for a warp (full-width OLMo2 norms, up to 32768 bf16
+//    elements cached in registers) use a whole block per row; anything wider
+//    (or unaligned and wide) uses a two-pass block loop.
+//  * The grid is sized to the resident capacity (one wave), tokens are split
+//    evenly among the teams of a group, and tiny T launches only the teams
+//    it needs.
+//  * Launches use programmatic dependent launch (PDL) so that back-to-back
+//    kernels overlap their launch latency; every kernel waits on its
+//    predecessor before touching memory, so the ordering is unchanged. Set
+//    QK_RUNTIME_DISABLE_PDL=1 to launch plainly.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qk/Runtime/QKNormRuntime.h"
+
+#include "../common/Validate.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+
+namespace {
+
+using qk::runtime::CallInfo;
+using qk::runtime::fail;
+
+//===----------------------------------------------------------------------===//
+// Kernel parameters
+//===----------------------------------------------------------------------===//
+
+struct DevRange {
+  int64_t columnOffset;
+  int64_t groupStride;
+  const void *weight; // NULL: w = 1
+  int32_t groupBase;  // index of this range's first group among all groups
+  int32_t numGroups;
+  int32_t groupSize;
+  float invGroupSize;
+  float epsilon;
+  float weightOffset;
+  int32_t weightIsF32;
+  int32_t roundBeforeWeight;
+};
+
+struct Params {
+  const void *in;
+  void *out;
+  int64_t inStride;
+  int64_t outStride;
+  int64_t numTokens;
+  int32_t numRanges;
+  int32_t totalGroups;
+  // Teams (or blocks) per group; team j of a group handles token chunks
+  // j*chunksPerTeam .. (j+1)*chunksPerTeam-1 (chunks of R tokens).
+  int32_t teamsPerGroup;
+  int64_t chunksPerTeam;
+  DevRange ranges[QK_MAX_RANGES];
+};
+
+//===----------------------------------------------------------------------===//
+// Element access
+//===----------------------------------------------------------------------===//
+
+template <class T> struct Elem;
+template <> struct Elem<float> {
+  static __device__ float toFloat(float v) { return v; }
+  static __device__ float fromFloat(float v) { return v; }
+};
+template <> struct Elem<__half> {
+  static __device__ float toFloat(__half v) { return __half2float(v); }
+  static __device__ __half fromFloat(float v) { return __float2half_rn(v); }
+};
+template <> struct Elem<__nv_bfloat16> {
+  static __device__ float toFloat(__nv_bfloat16 v) {
+    return __bfloat162float(v);
+  }
+  static __device__ __nv_bfloat16 fromFloat(float v) {
+    return __float2bfloat16_rn(v);
+  }
+};
+
+// VW elements moved as one access: a 16-byte vector, or one element.
+template <class T, int VW> struct Access {
+  static_assert(VW * sizeof(T) == 16, "vector accesses are 16 bytes");
+  using Raw = uint4;
+  static __device__ Raw zero() { return make_uint4(0, 0, 0, 0); }
+  static __device__ Raw load(const T *p) {
+    return *reinterpret_cast<const uint4 *>(p);
+  }
+  static __device__ void unpack(const Raw &r, float (&f)[VW]) {
+    const T *e = reinterpret_cast<const T *>(&r);
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      f[k] = Elem<T>::toFloat(e[k]);
+  }
+  static __device__ void store(T *p, const float (&f)[VW]) {
+    Raw r;
+    T *e = reinterpret_cast<T *>(&r);
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      e[k] = Elem<T>::fromFloat(f[k]);
+    *reinterpret_cast<uint4 *>(p) = r;
+  }
+};
+template <class T> struct Access<T, 1> {
+  using Raw = T;
+  static __device__ Raw zero() { return Elem<T>::fromFloat(0.0f); }
+  static __device__ Raw load(const T *p) { return *p; }
+  static __device__ void unpack(const Raw &r, float (&f)[1]) {
+    f[0] = Elem<T>::toFloat(r);
+  }
+  static __device__ void store(T *p, const float (&f)[1]) {
+    *p = Elem<T>::fromFloat(f[0]);
+  }
+};
+
+template <class T> __device__ float roundTrip(float v) {
+  return Elem<T>::toFloat(Elem<T>::fromFloat(v));
+}
+
+template <class T> __device__ float loadWeight(const DevRange &r, int64_t i) {
+  float w = r.weightIsF32
+                ? static_cast<const float *>(r.weight)[i]
+                : Elem<T>::toFloat(static_cast<const T *>(r.weight)[i]);
+  return r.weightOffset + w;
+}
+
+// Which range a global group index belongs to (at most 4 compares).
+__device__ int rangeOf(const Params &p, int g) {
+  int r = 0;
+#pragma unroll
+  for (int k = 1; k < QK_MAX_RANGES; ++k)
+    if (k < p.numRanges && g >= p.ranges[k].groupBase)
+      r = k;
+  return r;
+}
+
+// PDL: wait until the previous kernel in the stream has finished and its
+// writes are visible, and let the next one start launching right away (its
+// own wait keeps it from touching memory before we are done).
+__device__ void pdlEnter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// y = round(n * w) or round(round(n) * w): the two orders of the header.
+template <class T>
+__device__ float finish(float x, float inv, float w, bool roundBefore) {
+  float n = x * inv;
+  if (roundBefore)
+    n = roundTrip<T>(n);
+  return n * w;
+}
+
+//===----------------------------------------------------------------------===//
+// Team kernel: TEAM lanes per row, NV accesses of VW elements per lane.
+//===----------------------------------------------------------------------===//
+
+template <class T, int VW, int TEAM, int NV>
+__global__ void __launch_bounds__(256)
+    teamKernel(const __grid_constant__ Params p) {
+  constexpr int R = NV >= 4 ? 1 : 4 / NV; // rows in flight per team
+  using A = Access<T, VW>;
+  pdlEnter();
+  const int lane = threadIdx.x % TEAM;
+  const int64_t team = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / TEAM;
+  const int64_t numTeams = int64_t(p.totalGroups) * p.teamsPerGroup;
+  if (team >= numTeams)
+    return;
+  const int g = int(team % p.totalGroups);
+  const int64_t j = team / p.totalGroups;
+  const DevRange &rg = p.ranges[rangeOf(p, g)];
+  const int64_t col =
+      rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
+  const int nAcc = rg.groupSize / VW; // accesses per row (VW divides it)
+  // Shuffles name only this team's lanes: other teams of the warp may have
+  // left the token loop already.
+  const unsigned mask = TEAM == 32 ? 0xffffffffu
+                                   : ((1u << TEAM) - 1u)
+                                         << (threadIdx.x % 32 / TEAM * TEAM);
+
+  float w[NV][VW];
+#pragma unroll
+  for (int v = 0; v < NV; ++v) {
+    const int a = lane + v * TEAM;
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
+                                        : 1.0f;
+  }
+  const bool roundBefore = rg.roundBeforeWeight != 0;
+  const T *in = static_cast<const T *>(p.in) + col;
+  T *out = static_cast<T *>(p.out) + col;
+
+  const int64_t tBegin = j * p.chunksPerTeam * R;
+  int64_t tEnd = tBegin + p.chunksPerTeam * R;
+  if (tEnd > p.numTokens)
+    tEnd = p.numTokens;
+  for (int64_t t0 = tBegin; t0 < tEnd; t0 += R) {
+    typename A::Raw raw[R][NV];
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        const int a = lane + v * TEAM;
+        raw[i][v] = (t0 + i < tEnd && a < nAcc)
+                        ? A::load(in + (t0 + i) * p.inStride + int64_t(a) * VW)
+                        : A::zero();
+      }
+    // The raw vectors stay packed and are unpacked again for the output:
+    // unpacking costs a shift or a convert, keeping R*NV*VW floats live
+    // would cost occupancy.
+    float ss[R];
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+      ss[i] = 0.0f;
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        float x[VW];
+        A::unpack(raw[i][v], x);
+#pragma unroll
+        for (int k = 0; k < VW; ++k)
+          ss[i] = fmaf(x[k], x[k], ss[i]);
+      }
+    }
+#pragma unroll
+    for (int off = TEAM / 2; off > 0; off /= 2)
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+        ss[i] += __shfl_xor_sync(mask, ss[i], off, TEAM);
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+      const float inv = rsqrtf(ss[i] * rg.invGroupSize + rg.epsilon);
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        const int a = lane + v * TEAM;
+        if (t0 + i < tEnd && a < nAcc) {
+          float y[VW];
+          A::unpack(raw[i][v], y);
+#pragma unroll
+          for (int k = 0; k < VW; ++k)
+            y[k] = finish<T>(y[k], inv, w[v][k], roundBefore);
+          A::store(out + (t0 + i) * p.outStride + int64_t(a) * VW, y);
+        }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Block kernel: one block per row, the row cached in registers.
+//===----------------------------------------------------------------------===//
+
+__device__ float blockSum(float v, float (*red)[32], int parity) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2)
+    v += __shfl_xor_sync(0xffffffffu, v, off);
+  const int warp = threadIdx.x / 32;
+  if (threadIdx.x % 32 == 0)
+    red[parity][warp] = v;
+  __syncthreads();
+  float s = 0.0f;
+  const int nWarps = blockDim.x / 32;
+  for (int k = 0; k < nWarps; ++k)
+    s += red[parity][k];
+  // No second barrier: the next call writes the other half of `red`, and
+  // reaching the write after next means every thread passed the next
+  // barrier, i.e. finished reading this one.
+  return s;
+}
+
+template <class T, int VW, int NV>
+__global__ void __launch_bounds__(512)
+    blockKernel(const __grid_constant__ Params p) {
+  using A = Access<T, VW>;
+  __shared__ float red[2][32];
+  pdlEnter();
+  const int g = int(blockIdx.x % p.totalGroups);
+  const int64_t j = blockIdx.x / p.totalGroups;
+  const DevRange &rg = p.ranges[rangeOf(p, g)];
+  const int64_t col =
+      rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
+  const int nAcc = rg.groupSize / VW;
+  float w[NV][VW];
+#pragma unroll
+  for (int v = 0; v < NV; ++v) {
+    const int a = threadIdx.x + v * blockDim.x;
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
+                                        : 1.0f;
+  }
+  const bool roundBefore = rg.roundBeforeWeight != 0;
+  const T *in = static_cast<const T *>(p.in) + col;
+  T *out = static_cast<T *>(p.out) + col;
+  const int64_t tBegin = j * p.chunksPerTeam;
+  int64_t tEnd = tBegin + p.chunksPerTeam;
+  if (tEnd > p.numTokens)
+    tEnd = p.numTokens;
+  int parity = 0;
+  for (int64_t t = tBegin; t < tEnd; ++t, parity ^= 1) {
+    typename A::Raw raw[NV];
+#pragma unroll
+    for (int v = 0; v < NV; ++v) {
+      const int a = threadIdx.x + v * blockDim.x;
+      raw[v] =
+          a < nAcc ? A::load(in + t * p.inStride + int64_t(a) * VW) : A::zero();
+    }
+    float ss = 0.0f;
+#pragma unroll
+    for (int v = 0; v < NV; ++v) {
+      float x[VW];
+      A::unpack(raw[v], x);
+#pragma unroll
+      for (int k = 0; k < VW; ++k)
+        ss = fmaf(x[k], x[k], ss);
+    }
+    const float inv =
+        rsqrtf(blockSum(ss, red, parity) * rg.invGroupSize + rg.epsilon);
+#pragma unroll
+    for (int v = 0; v < NV; ++v) {
+      const int a = threadIdx.x + v * blockDim.x;
+      if (a < nAcc) {
+        float y[VW];
+        A::unpack(raw[v], y);
+#pragma unroll
+        for (int k = 0; k < VW; ++k)
+          y[k] = finish<T>(y[k], inv, w[v][k], roundBefore);
+        A::store(out + t * p.outStride + int64_t(a) * VW, y);
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Loop kernel: any width, element by element, two passes over the row (the
+// second pass mostly hits L2). Only for rows too wide to cache or unaligned
+// wide rows; correctness over speed.
+//===----------------------------------------------------------------------===//
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    loopKernel(const __grid_constant__ Params p) {
+  __shared__ float red[2][32];
+  pdlEnter();
+  const int g = int(blockIdx.x % p.totalGroups);
+  const int64_t j = blockIdx.x / p.totalGroups;
+  const DevRange &rg = p.ranges[rangeOf(p, g)];
+  const int64_t col =
+      rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
+  const bool roundBefore = rg.roundBeforeWeight != 0;
+  const int64_t tBegin = j * p.chunksPerTeam;
+  int64_t tEnd = tBegin + p.chunksPerTeam;
+  if (tEnd > p.numTokens)
+    tEnd = p.numTokens;
+  int parity = 0;
+  for (int64_t t = tBegin; t < tEnd; ++t, parity ^= 1) {
+    const T *x = static_cast<const T *>(p.in) + t * p.inStride + col;
+    T *y = static_cast<T *>(p.out) + t * p.outStride + col;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < rg.groupSize; i += blockDim.x) {
+      const float v = Elem<T>::toFloat(x[i]);
+      ss = fmaf(v, v, ss);
+    }
+    const float inv =
+        rsqrtf(blockSum(ss, red, parity) * rg.invGroupSize + rg.epsilon);
+    // Each thread re-reads only the elements it alone writes: in place is
+    // safe without a barrier.
+    for (int i = threadIdx.x; i < rg.groupSize; i += blockDim.x) {
+      const float w = rg.weight ? loadWeight<T>(rg, i) : 1.0f;
+      y[i] = Elem<T>::fromFloat(
+          finish<T>(Elem<T>::toFloat(x[i]), inv, w, roundBefore));
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Host side
+//===----------------------------------------------------------------------===//
+
+constexpr int kMaxDevices = 64;
+
+// Per-device values that never change, cached so that a call costs no
+// driver queries after the first (the host budget is a few microseconds).
+struct DeviceCache {
+  std::atomic<int> value[kMaxDevices];
+  DeviceCache() {
+    for (auto &v : value)
+      v.store(-1, std::memory_order_relaxed);
+  }
+};
+
+qk_status_t deviceError(cudaError_t err, const char *what) {
+  cudaGetLastError(); // a failed launch leaves no sticky state; clear it
+  return fail(QK_STATUS_DEVICE_ERROR, "%s: %s (%s)", what,
+              cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+qk_status_t smCount(int device, int &count) {
+  static DeviceCache cache;
+  if (device < 0 || device >= kMaxDevices)
+    return fail(QK_STATUS_UNSUPPORTED, "device ordinal %d is out of range",
+                device);
+  count = cache.value[device].load(std::memory_order_relaxed);
+  if (count > 0)
+    return QK_STATUS_OK;
+  cudaError_t err =
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+  if (err != cudaSuccess)
+    return deviceError(err, "cudaDeviceGetAttribute(MultiProcessorCount)");
+  cache.value[device].store(count, std::memory_order_relaxed);
+  return QK_STATUS_OK;
+}
+
+bool pdlEnabled() {
+  static const bool enabled = [] {
+    const char *v = std::getenv("QK_RUNTIME_DISABLE_PDL");
+    return !(v && v[0] && v[0] != '0');
+  }();
+  return enabled;
+}
+
+// Resident blocks of `Kernel` per SM at `block` threads, cached per kernel
+// instantiation (the template's own static), block size and device. Block
+// kernels run at several sizes, all multiples of 32 up to 1024.
+template <auto Kernel>
+qk_status_t blocksPerSm(int device, int block, int &count) {
+  static DeviceCache byWarps[32];
+  DeviceCache &c = byWarps[block / 32 - 1];
+  count = c.value[device].load(std::memory_order_relaxed);
+  if (count > 0)
+    return QK_STATUS_OK;
+  cudaError_t err =
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, Kernel, block, 0);
+  if (err != cudaSuccess)
+    return deviceError(err, "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  if (count < 1)
+    count = 1;
+  c.value[device].store(count, std::memory_order_relaxed);
+  return QK_STATUS_OK;
+}
+
+template <auto Kernel>
+qk_status_t launch(const Params &p, int grid, int block, cudaStream_t stream) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(unsigned(grid));
+  cfg.blockDim = dim3(unsigned(block));
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdlEnabled() ? 1 : 0;
+  cudaError_t err = cudaLaunchKernelEx(&cfg, Kernel, p);
+  if (err != cudaSuccess)
+    return deviceError(err, "kernel launch failed");
+  return QK_STATUS_OK;
+}
+
+// Splits `units` (chunks of tokens) of every group among at most
+// `maxWorkers` workers in total: every worker of a group gets the same
+// number of chunks, so no worker runs a longer tail than the others.
+void splitWork(Params &p, int64_t units, int64_t maxWorkers) {
+  int64_t perGroup = maxWorkers / p.totalGroups;
+  if (perGroup < 1)
+    perGroup = 1;
+  if (perGroup > units)
+    perGroup = units;
+  p.chunksPerTeam = (units + perGroup - 1) / perGroup;
+  p.teamsPerGroup = int32_t((units + p.chunksPerTeam - 1) / p.chunksPerTeam);
+}
+
+template <class T, int VW, int TEAM, int NV>
+qk_status_t launchTeam(Params &p, int device, int sms, cudaStream_t stream) {
+  constexpr int kBlock = 256;
+  constexpr int R = NV >= 4 ? 1 : 4 / NV;
+  int perSm = 0;
+  if (qk_status_t st =
+          blocksPerSm<teamKernel<T, VW, TEAM, NV>>(device, kBlock, perSm))
+    return st;
+  const int64_t teamsPerBlock = kBlock / TEAM;
+  splitWork(p, (p.numTokens + R - 1) / R, int64_t(sms) * perSm * teamsPerBlock);
+  const int64_t teams = int64_t(p.totalGroups) * p.teamsPerGroup;
+  const int grid = int((teams + teamsPerBlock - 1) / teamsPerBlock);
+  return launch<teamKernel<T, VW, TEAM, NV>>(p, grid, kBlock, stream);
+}
+
+template <class T, int VW, int NV>
+qk_status_t launchBlock(Params &p, int nAcc, int device, int sms,
+                        cudaStream_t stream) {
+  int block = ((nAcc + NV - 1) / NV + 31) / 32 * 32;
+  if (block < 64)
+    block = 64;
+  int perSm = 0;
+  if (qk_status_t st =
+          blocksPerSm<blockKernel<T, VW, NV>>(device, block, perSm))
+    return st;
+  splitWork(p, p.numTokens, int64_t(sms) * perSm);
+  const int grid = p.totalGroups * p.teamsPerGroup;
+  return launch<blockKernel<T, VW, NV>>(p, grid, block, stream);
+}
+
+template <class T>
+qk_status_t launchLoop(Params &p, int device, int sms, cudaStream_t stream) {
+  constexpr int kBlock = 256;
+  int perSm = 0;
+  if (qk_status_t st = blocksPerSm<loopKernel<T>>(device, kBlock, perSm))
+    return st;
+  splitWork(p, p.numTokens, int64_t(sms) * perSm);
+  const int grid = p.totalGroups * p.teamsPerGroup;
+  return launch<loopKernel<T>>(p, grid, kBlock, stream);
+}
+
+// Picks the kernel shape from the widest group, in units of accesses.
+template <class T, int VW>
+qk_status_t dispatch(Params &p, int64_t maxGroupSize, int device, int sms,
+                     cudaStream_t stream) {
+  const int64_t nAcc = maxGroupSize / VW;
+  if (nAcc <= 8)
+    return launchTeam<T, VW, 8, 1>(p, device, sms, stream);
+  if (nAcc <= 16)
+    return launchTeam<T, VW, 16, 1>(p, device, sms, stream);
+  if (nAcc <= 32)
+    return launchTeam<T, VW, 32, 1>(p, device, sms, stream);
+  if (nAcc <= 64)
+    return launchTeam<T, VW, 32, 2>(p, device, sms, stream);
+  if (nAcc <= 128)
+    return launchTeam<T, VW, 32, 4>(p, device, sms, stream);
+  if (nAcc <= 512 * 4)
+    return launchBlock<T, VW, 4>(p, int(nAcc), device, sms, stream);
+  if (nAcc <= 512 * 8)
+    return launchBlock<T, VW, 8>(p, int(nAcc), device, sms, stream);
+  return launchLoop<T>(p, device, sms, stream);
+}
+
+template <class T>
+qk_status_t dispatchType(Params &p, const CallInfo &info,
+                         const qk_norm_range_t *ranges, int device, int sms,
+                         cudaStream_t stream) {
+  constexpr int kVec = 16 / sizeof(T);
+  // 16-byte accesses need every row start, and every group start inside a
+  // row, on a 16-byte boundary, and whole vectors per group.
+  bool vec =
+      reinterpret_cast<uintptr_t>(p.in) % 16 == 0 &&
+      reinterpret_cast<uintptr_t>(p.out) % 16 == 0 &&
+      (p.numTokens <= 1 || (p.inStride % kVec == 0 && p.outStride % kVec == 0));
+  for (int r = 0; r < p.numRanges; ++r)
+    vec = vec && ranges[r].column_offset % kVec == 0 &&
+          ranges[r].group_size % kVec == 0 &&
+          (ranges[r].num_groups == 1 || ranges[r].group_stride % kVec == 0);
+  if (vec)
+    return dispatch<T, kVec>(p, info.maxGroupSize, device, sms, stream);
+  return dispatch<T, 1>(p, info.maxGroupSize, device, sms, stream);
+}
+
+} // namespace
+
+extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
+    qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
+    int64_t out_token_stride, int64_t num_tokens, const qk_norm_range_t *ranges,
+    int32_t num_ranges, void *stream) {
+  qk::runtime::clearError();
+  CallInfo info;
+  if (qk_status_t st = qk::runtime::validateCall(
+          dtype, in, in_token_stride, out, out_token_stride, num_tokens, ranges,
+          num_ranges, info))
+    return st;
+  if (num_tokens == 0)
+    return QK_STATUS_OK;
+
+  Params p = {};
+  p.in = in;
+  p.out = out;
+  p.inStride = in_token_stride;
+  p.outStride = out_token_stride;
+  p.numTokens = num_tokens;
+  p.numRanges = num_ranges;
+  p.totalGroups = int32_t(info.totalGroups);
+  int32_t base = 0;
+  for (int r = 0; r < num_ranges; ++r) {
+    const qk_norm_range_t &src = ranges[r];
+    DevRange &d = p.ranges[r];
+    d.columnOffset = src.column_offset;
+    d.groupStride = src.group_stride;
+    d.weight = src.weight;
+    d.groupBase = base;
+    d.numGroups = int32_t(src.num_groups);
+    d.groupSize = int32_t(src.group_size);
+    d.invGroupSize = 1.0f / float(src.group_size);
+    d.epsilon = src.epsilon;
+    d.weightOffset = src.weight_offset;
+    d.weightIsF32 = src.weight_dtype == QK_DTYPE_F32;
+    d.roundBeforeWeight = src.rounding == QK_ROUNDING_BEFORE_WEIGHT;
+    base += d.numGroups;
+  }
+
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess)
+    return deviceError(err, "cudaGetDevice");
+  int sms = 0;
+  if (qk_status_t st = smCount(device, sms))
+    return st;
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  switch (dtype) {
+  case QK_DTYPE_F32:
+    return dispatchType<float>(p, info, ranges, device, sms, s);
+  case QK_DTYPE_F16:
+    return dispatchType<__half>(p, info, ranges, device, sms, s);
+  case QK_DTYPE_BF16:
+    return dispatchType<__nv_bfloat16>(p, info, ranges, device, sms, s);
+  }
+  return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
+}
+
+extern "C" QK_RUNTIME_EXPORT const char *qk_runtime_name(void) {
+  return "cuda";
+}

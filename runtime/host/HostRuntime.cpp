@@ -1,0 +1,165 @@
+//===- HostRuntime.cpp - Plain C++ reference of the QK-norm runtime -------===//
+//
+// The same C ABI as the CUDA runtime, on host memory. It exists so that the
+// compiler's call path (descriptors, strides, offsets) can be tested on
+// machines without a GPU, and as a readable statement of the semantics: it
+// follows the formulas of QKNormRuntime.h literally, with fp32 arithmetic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qk/Runtime/QKNormRuntime.h"
+
+#include "../common/Validate.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+float bitsToFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+uint32_t floatToBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+float bf16ToFloat(uint16_t h) { return bitsToFloat(uint32_t(h) << 16); }
+
+uint16_t floatToBf16(float f) {
+  uint32_t u = floatToBits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep it quiet, keep the sign
+    return uint16_t((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
+  return uint16_t(u >> 16);
+}
+
+float f16ToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  if (exp == 0x1f) // inf / NaN
+    return bitsToFloat(sign | 0x7f800000u | (mant << 13));
+  if (exp == 0) { // zero / subnormal: mant * 2^-24, exact in float
+    float v = float(mant) * 0x1p-24f;
+    return sign ? -v : v;
+  }
+  return bitsToFloat(sign | ((exp + 112u) << 23) | (mant << 13));
+}
+
+uint16_t floatToF16(float f) {
+  uint32_t u = floatToBits(f);
+  uint16_t sign = uint16_t((u >> 16) & 0x8000u);
+  uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u)
+    return uint16_t(sign | 0x7e00u);
+  if (a >= 0x477ff000u) // >= 65520 rounds to infinity
+    return uint16_t(sign | 0x7c00u);
+  if (a < 0x38800000u) { // below 2^-14: subnormal result in units of 2^-24
+    float scaled = bitsToFloat(a) * 0x1p24f; // exact: < 1024
+    return uint16_t(sign | uint16_t(std::nearbyint(scaled)));
+  }
+  uint32_t h = ((((a >> 23) - 112u) << 10) | ((a >> 13) & 0x3ffu));
+  uint32_t rem = a & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u)))
+    ++h; // a carry into the exponent is the correct result
+  return uint16_t(sign | h);
+}
+
+float load(qk_dtype_t dtype, const void *base, int64_t i) {
+  switch (dtype) {
+  case QK_DTYPE_F32:
+    return static_cast<const float *>(base)[i];
+  case QK_DTYPE_F16:
+    return f16ToFloat(static_cast<const uint16_t *>(base)[i]);
+  case QK_DTYPE_BF16:
+    return bf16ToFloat(static_cast<const uint16_t *>(base)[i]);
+  }
+  return 0.0f;
+}
+
+// round() of the header: fp32 to the activation type and back.
+float roundTo(qk_dtype_t dtype, float v) {
+  switch (dtype) {
+  case QK_DTYPE_F32:
+    return v;
+  case QK_DTYPE_F16:
+    return f16ToFloat(floatToF16(v));
+  case QK_DTYPE_BF16:
+    return bf16ToFloat(floatToBf16(v));
+  }
+  return v;
+}
+
+void store(qk_dtype_t dtype, void *base, int64_t i, float v) {
+  switch (dtype) {
+  case QK_DTYPE_F32:
+    static_cast<float *>(base)[i] = v;
+    return;
+  case QK_DTYPE_F16:
+    static_cast<uint16_t *>(base)[i] = floatToF16(v);
+    return;
+  case QK_DTYPE_BF16:
+    static_cast<uint16_t *>(base)[i] = floatToBf16(v);
+    return;
+  }
+}
+
+void normalizeGroup(qk_dtype_t dtype, const qk_norm_range_t &rg, const void *in,
+                    int64_t inBase, void *out, int64_t outBase) {
+  // fp32 accumulation as the header says; eight partial sums keep the
+  // rounding error of long (full-width) groups near that of the GPU's tree
+  // reduction instead of growing linearly with the group size.
+  float partial[8] = {};
+  for (int64_t i = 0; i < rg.group_size; ++i) {
+    float x = load(dtype, in, inBase + i);
+    partial[i & 7] += x * x;
+  }
+  float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+              ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+  float ms = sum / float(rg.group_size);
+  float inv = 1.0f / std::sqrt(ms + rg.epsilon);
+  // Every x[i] is read before y[i] is written and nothing reads it again,
+  // so in == out needs no buffer.
+  for (int64_t i = 0; i < rg.group_size; ++i) {
+    float n = load(dtype, in, inBase + i) * inv;
+    float w = rg.weight ? rg.weight_offset + load(rg.weight_dtype, rg.weight, i)
+                        : 1.0f;
+    if (rg.rounding == QK_ROUNDING_BEFORE_WEIGHT)
+      n = roundTo(dtype, n);
+    store(dtype, out, outBase + i, n * w);
+  }
+}
+
+} // namespace
+
+extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
+    qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
+    int64_t out_token_stride, int64_t num_tokens, const qk_norm_range_t *ranges,
+    int32_t num_ranges, void * /*stream*/) {
+  qk::runtime::clearError();
+  qk::runtime::CallInfo info;
+  qk_status_t st = qk::runtime::validateCall(dtype, in, in_token_stride, out,
+                                             out_token_stride, num_tokens,
+                                             ranges, num_ranges, info);
+  if (st != QK_STATUS_OK)
+    return st;
+  for (int64_t t = 0; t < num_tokens; ++t)
+    for (int32_t r = 0; r < num_ranges; ++r) {
+      const qk_norm_range_t &rg = ranges[r];
+      for (int64_t g = 0; g < rg.num_groups; ++g) {
+        int64_t col = rg.column_offset + g * rg.group_stride;
+        normalizeGroup(dtype, rg, in, t * in_token_stride + col, out,
+                       t * out_token_stride + col);
+      }
+    }
+  return QK_STATUS_OK;
+}
+
+extern "C" QK_RUNTIME_EXPORT const char *qk_runtime_name(void) {
+  return "host";
+}

@@ -1,0 +1,287 @@
+//===- GpuCheck.cu - Correctness check of libqk_runtime_cuda on a GPU -----===//
+//
+// Runs on a machine with a GPU (run_gpu_tests.sh builds and runs it):
+//   1. the case matrix of TestSupport.h on device memory (every feature x
+//      dtype x head dim x token count, incl. full-width groups up to 16384,
+//      unaligned pointers/strides, T = 0, 1 and large T), fresh data per
+//      case, outputs poisoned, untouched elements checked bitwise, float64
+//      reference; tolerances are stated in TestSupport.h;
+//   2. the same calls captured in CUDA graphs, each graph replayed on fresh
+//      data (the capture itself must not run the kernel);
+//   3. every invalid-argument path (status, message, nothing written);
+//   4. the host cost of one call (validation + launch).
+// Exit status 0 iff every check passed. Usage: qk-runtime-gpu-check [-q]
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestSupport.h"
+
+#include <cuda_runtime.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace {
+
+bool check(cudaError_t err, const char *what) {
+  if (err == cudaSuccess)
+    return true;
+  std::printf("CUDA error in %s: %s\n", what, cudaGetErrorString(err));
+  return false;
+}
+
+struct DeviceBackend : qktest::Backend {
+  cudaStream_t stream = nullptr;
+  DeviceBackend() {
+    if (!check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
+               "cudaStreamCreate"))
+      std::exit(2);
+  }
+  ~DeviceBackend() override { cudaStreamDestroy(stream); }
+  const char *name() const override { return "cuda"; }
+  void *alloc(size_t bytes) override {
+    void *p = nullptr;
+    return check(cudaMalloc(&p, bytes), "cudaMalloc") ? p : nullptr;
+  }
+  void release(void *p) override { check(cudaFree(p), "cudaFree"); }
+  bool upload(void *dst, const void *src, size_t bytes) override {
+    return check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "upload");
+  }
+  bool download(void *dst, const void *src, size_t bytes) override {
+    return check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost),
+                 "download");
+  }
+  qk_status_t call(qk_dtype_t dtype, const void *in, int64_t inStride,
+                   void *out, int64_t outStride, int64_t numTokens,
+                   const qk_norm_range_t *ranges, int32_t numRanges) override {
+    qk_status_t st = qk_fused_rms_norm(dtype, in, inStride, out, outStride,
+                                       numTokens, ranges, numRanges, stream);
+    // A kernel fault would surface here, not in the status.
+    if (!check(cudaStreamSynchronize(stream), "kernel") ||
+        !check(cudaGetLastError(), "kernel"))
+      std::exit(2);
+    return st;
+  }
+};
+
+// Captures each call into a CUDA graph and replays it. Buffers come from a
+// pool that hands out the same pointers for the same sequence of requests,
+// so running a case again with another seed finds its graph already
+// captured and replays it on the new data.
+struct GraphBackend final : DeviceBackend {
+  struct Block {
+    void *ptr;
+    size_t bytes;
+    bool used;
+  };
+  struct Graph {
+    std::vector<uint8_t> key;
+    cudaGraphExec_t exec;
+  };
+  std::vector<Block> pool;
+  std::vector<Graph> graphs;
+  int captures = 0, replays = 0;
+
+  ~GraphBackend() override {
+    for (Graph &g : graphs)
+      cudaGraphExecDestroy(g.exec);
+    for (Block &b : pool)
+      cudaFree(b.ptr);
+  }
+  void *alloc(size_t bytes) override {
+    for (Block &b : pool)
+      if (!b.used && b.bytes == bytes) {
+        b.used = true;
+        return b.ptr;
+      }
+    void *p = DeviceBackend::alloc(bytes);
+    if (p)
+      pool.push_back({p, bytes, true});
+    return p;
+  }
+  void release(void *p) override {
+    for (Block &b : pool)
+      if (b.ptr == p)
+        b.used = false;
+  }
+  qk_status_t call(qk_dtype_t dtype, const void *in, int64_t inStride,
+                   void *out, int64_t outStride, int64_t numTokens,
+                   const qk_norm_range_t *ranges, int32_t numRanges) override {
+    std::vector<uint8_t> key;
+    auto put = [&](const void *p, size_t n) {
+      const uint8_t *b = static_cast<const uint8_t *>(p);
+      key.insert(key.end(), b, b + n);
+    };
+    put(&dtype, sizeof dtype);
+    put(&in, sizeof in);
+    put(&inStride, sizeof inStride);
+    put(&out, sizeof out);
+    put(&outStride, sizeof outStride);
+    put(&numTokens, sizeof numTokens);
+    put(ranges, sizeof(qk_norm_range_t) * size_t(numRanges));
+    cudaGraphExec_t exec = nullptr;
+    for (Graph &g : graphs)
+      if (g.key == key)
+        exec = g.exec;
+    qk_status_t st = QK_STATUS_OK;
+    if (!exec) {
+      cudaGraph_t graph;
+      if (!check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal),
+                 "begin capture"))
+        std::exit(2);
+      st = qk_fused_rms_norm(dtype, in, inStride, out, outStride, numTokens,
+                             ranges, numRanges, stream);
+      if (!check(cudaStreamEndCapture(stream, &graph), "end capture") ||
+          !check(cudaGraphInstantiate(&exec, graph, 0), "instantiate") ||
+          !check(cudaGraphDestroy(graph), "graph destroy"))
+        std::exit(2);
+      graphs.push_back({key, exec});
+      ++captures;
+      if (st != QK_STATUS_OK)
+        return st;
+      // The capture must not have run anything: the output still holds
+      // what runCase uploaded, which the replay below then transforms.
+    } else {
+      ++replays;
+    }
+    if (!check(cudaGraphLaunch(exec, stream), "graph launch") ||
+        !check(cudaStreamSynchronize(stream), "graph replay"))
+      std::exit(2);
+    return st;
+  }
+};
+
+// Host microseconds per call: validation + launch, no synchronisation.
+double hostCostUs(DeviceBackend &be, int64_t tokens) {
+  const int64_t D = 128, hq = 40, hkv = 8, W = (hq + 2 * hkv) * D;
+  void *buf = be.alloc(size_t(std::max<int64_t>(tokens, 1) * W * 2));
+  void *w = be.alloc(D * 2);
+  if (!buf || !w ||
+      !check(
+          cudaMemset(buf, 0x3c, size_t(std::max<int64_t>(tokens, 1) * W * 2)),
+          "memset") ||
+      !check(cudaMemset(w, 0x3c, D * 2), "memset"))
+    std::exit(2);
+  qk_norm_range_t r[2] = {};
+  r[0].num_groups = hq;
+  r[0].group_size = r[0].group_stride = D;
+  r[0].weight = w;
+  r[0].weight_dtype = QK_DTYPE_BF16;
+  r[0].epsilon = 1e-6f;
+  r[1] = r[0];
+  r[1].column_offset = hq * D;
+  r[1].num_groups = hkv;
+  double best = 1e30;
+  for (int rep = 0; rep < 7; ++rep) {
+    const int n = 200; // short bursts: the launch queue never fills
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i)
+      if (qk_fused_rms_norm(QK_DTYPE_BF16, buf, W, buf, W, tokens, r, 2,
+                            be.stream) != QK_STATUS_OK) {
+        std::printf("FAIL host-cost call: %s\n", qk_last_error_message());
+        std::exit(2);
+      }
+    auto t1 = std::chrono::steady_clock::now();
+    if (!check(cudaStreamSynchronize(be.stream), "host-cost sync"))
+      std::exit(2);
+    double us = std::chrono::duration<double, std::micro>(t1 - t0).count() / n;
+    best = std::min(best, us);
+  }
+  be.release(buf);
+  be.release(w);
+  return best;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const bool quiet = argc > 1 && std::strcmp(argv[1], "-q") == 0;
+  cudaDeviceProp prop;
+  if (!check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties"))
+    return 2;
+  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s\n", prop.name,
+              prop.major, prop.minor, prop.multiProcessorCount,
+              qk_runtime_name(),
+              std::getenv("QK_RUNTIME_DISABLE_PDL") ? "disabled" : "enabled");
+  if (std::strcmp(qk_runtime_name(), "cuda") != 0) {
+    std::printf("FAIL qk_runtime_name() is \"%s\"\n", qk_runtime_name());
+    return 1;
+  }
+  int failures = 0, total = 0;
+
+  // 1. The case matrix on device memory.
+  qktest::MatrixOptions o;
+  o.tokens = {0, 1, 7, 300};
+  o.headDims = {64, 80, 96, 128, 192, 256, 512};
+  o.fullWidths = {1024, 2048, 4096, 5120, 8192, 16384};
+  o.wideTokens = {1, 37};
+  o.modelTokens = {1, 16, 1000, 4099};
+  {
+    DeviceBackend be;
+    for (const qktest::Case &c : qktest::buildCases(o)) {
+      ++total;
+      failures += !qktest::runCase(c, be, !quiet);
+    }
+    // Large T at the anchors' largest size, bf16 (the float64 reference
+    // on the host is the slow part).
+    qktest::MatrixOptions big;
+    big.modelTokens = {32768};
+    for (const qktest::Case &c : qktest::buildCases(big))
+      if (c.dtype == QK_DTYPE_BF16 &&
+          c.name.find("ranges") == std::string::npos) {
+        ++total;
+        failures += !qktest::runCase(c, be, true);
+      }
+  }
+  std::printf("device cases: %d of %d failed\n", failures, total);
+
+  // 2. CUDA graphs: capture once per case, replay on two more fresh inputs.
+  int graphFailures = 0, graphTotal = 0;
+  {
+    GraphBackend gb;
+    qktest::MatrixOptions g;
+    g.tokens = {1, 300};
+    g.headDims = {64, 128, 256};
+    g.fullWidths = {4096};
+    g.wideTokens = {5};
+    g.modelTokens = {16, 1024};
+    for (const qktest::Case &c0 : qktest::buildCases(g))
+      for (int round = 0; round < 3; ++round) {
+        qktest::Case c = c0;
+        c.seed = c0.seed * 101 + uint64_t(round);
+        c.name = "graph#" + std::to_string(round) + " " + c0.name;
+        ++graphTotal;
+        graphFailures += !qktest::runCase(c, gb, !quiet);
+      }
+    const bool reused = gb.replays == 2 * gb.captures && gb.captures > 0;
+    std::printf("%s graphs: %d captures, %d replays on fresh data, %d of %d "
+                "cases failed\n",
+                reused && !graphFailures ? "PASS" : "FAIL", gb.captures,
+                gb.replays, graphFailures, graphTotal);
+    graphFailures += !reused;
+  }
+
+  // 3. Invalid arguments.
+  int invalid = 0;
+  {
+    DeviceBackend be;
+    invalid = qktest::runInvalidArgumentTests(be);
+  }
+
+  // 4. Host cost of one call.
+  {
+    DeviceBackend be;
+    double t1 = hostCostUs(be, 1), t8k = hostCostUs(be, 8192),
+           t0 = hostCostUs(be, 0);
+    bool ok = t1 <= 5.0 && t8k <= 5.0;
+    std::printf("%s host cost per call: T=1 %.2f us, T=8192 %.2f us, T=0 "
+                "(validation only) %.2f us (target <= 5 us)\n",
+                ok ? "PASS" : "FAIL", t1, t8k, t0);
+    invalid += !ok;
+  }
+
+  std::printf("SUMMARY: %d/%d device cases failed, %d/%d graph cases failed, "
+              "%d invalid-argument/host-cost checks failed\n",
+              failures, total, graphFailures, graphTotal, invalid);
+  return failures || graphFailures || invalid ? 1 : 0;
+}

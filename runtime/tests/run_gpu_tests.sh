@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the runtime standalone (no LLVM/MLIR needed) and runs the GPU
+# correctness check, with and without programmatic dependent launch.
+# Usage: runtime/tests/run_gpu_tests.sh [build-dir]   (default build-rt)
+# Logs go to $OUT when it is set (the device machine), else to the build dir.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+build=${1:-build-rt}
+log_dir=${OUT:-$build}
+mkdir -p "$log_dir"
+export PATH=/usr/local/cuda/bin:$PATH
+cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" >"$log_dir/build.log" 2>&1 || { tail -50 "$log_dir/build.log"; exit 1; }
+status=0
+"$build/bin/qk-runtime-host-test" -q | tee "$log_dir/host-test.log" | tail -1 || status=1
+"$build/bin/qk-runtime-gpu-check" 2>&1 | tee "$log_dir/gpu-check.log" | grep -E "^(FAIL|SUMMARY|device|PASS (graphs|host))|failed" || status=1
+# The same matrix with plain launches (PDL off), failures only.
+QK_RUNTIME_DISABLE_PDL=1 "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-nopdl.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
+echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
+exit $status
