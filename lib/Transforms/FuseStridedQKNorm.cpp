@@ -31,6 +31,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qk/Transforms/Passes.h"
+#include "qk/Transforms/RewriteUtils.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -230,26 +231,29 @@ std::string describeSite(ArrayRef<NormSite> sites) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "fused QK RMSNorm: ";
-  bool uniform = llvm::all_of(sites, [&](const NormSite &x) {
+  static const char *names[] = {"q", "k"};
+  auto name = [&](size_t i) {
+    return sites.size() == 2 ? std::string(" ") + names[i] : std::string();
+  };
+  bool fullWidth = llvm::all_of(
+      sites, [](const NormSite &x) { return x.groupSize == x.width; });
+  bool sameGroup = llvm::all_of(sites, [&](const NormSite &x) {
     return x.groupSize == sites[0].groupSize;
   });
-  static const char *names[] = {"q", "k"};
-  for (auto [i, site] : llvm::enumerate(sites)) {
-    if (i)
-      os << " + ";
-    os << site.width / site.groupSize;
-    if (sites.size() == 2)
-      os << " " << names[i];
-    if (!uniform)
-      os << " groups of " << site.groupSize;
+  if (fullWidth) {
+    for (auto [i, site] : llvm::enumerate(sites))
+      os << (i ? " + " : "") << site.width << name(i);
+    os << " columns, each normalised over its full width";
+  } else {
+    for (auto [i, site] : llvm::enumerate(sites)) {
+      os << (i ? " + " : "") << site.width / site.groupSize << name(i);
+      if (!sameGroup)
+        os << " groups of " << site.groupSize;
+    }
+    os << " heads";
+    if (sameGroup)
+      os << ", head_dim " << sites[0].groupSize;
   }
-  os << (sites.size() == 1 && sites[0].width / sites[0].groupSize > 1
-             ? " heads"
-             : " groups");
-  if (uniform)
-    os << (sites[0].groupSize == sites[0].width ? ", full width "
-                                                : ", head_dim ")
-       << sites[0].groupSize;
   bool copy = llvm::any_of(sites, [](const NormSite &x) { return x.hadCopy; });
   os << (copy ? ", copy removed" : ", in place");
   return s;
@@ -312,9 +316,9 @@ public:
       if (v.getType() != site.norm.getResult()[0].getType())
         v = tensor::CastOp::create(rewriter, site.norm.getLoc(),
                                    site.norm.getResult()[0].getType(), v);
-      SmallVector<Operation *> chain = inputChain(site);
+      SmallVector<Operation *> inputs = operandProducers(site.norm);
       rewriter.replaceOp(site.norm, v);
-      eraseDeadChain(chain);
+      eraseDeadOps(rewriter, inputs);
     }
 
     // Slices of qkv outside every range (v) read the fused result: the
@@ -338,40 +342,6 @@ public:
 private:
   RewriterBase &rewriter;
   DominanceInfo &dom;
-
-  /// The ops between the slice and the norm (copies and reshapes), norm
-  /// side first.
-  static SmallVector<Operation *> inputChain(const NormSite &site) {
-    SmallVector<Operation *> chain;
-    Value v = site.norm.getInput();
-    while (Operation *def = v.getDefiningOp()) {
-      chain.push_back(def);
-      if (def == site.slice)
-        break;
-      if (auto copy = dyn_cast<linalg::CopyOp>(def))
-        v = copy.getInputs()[0];
-      else if (auto mat =
-                   dyn_cast<bufferization::MaterializeInDestinationOp>(def))
-        v = mat.getSource();
-      else
-        v = def->getOperand(0);
-    }
-    return chain;
-  }
-
-  void eraseDeadChain(ArrayRef<Operation *> chain) {
-    for (Operation *op : chain) {
-      if (!op->use_empty() || !isOpTriviallyDead(op))
-        return;
-      SmallVector<Value> operands(op->getOperands());
-      rewriter.eraseOp(op);
-      // tensor.empty destinations of the copies die with them.
-      for (Value operand : operands)
-        if (Operation *def = operand.getDefiningOp())
-          if (isa<tensor::EmptyOp>(def) && def->use_empty())
-            rewriter.eraseOp(def);
-    }
-  }
 
   /// Whether `slice` of qkv reads no column of any range.
   static bool disjointFromRanges(tensor::ExtractSliceOp slice,
@@ -498,9 +468,10 @@ void fuseAll(Operation *root, bool report, StringRef category,
       if (report)
         remark::analysis(fused.getLoc(), remark::RemarkOpts::name("CopyKept")
                                              .category(category))
-            << "the pre-norm qkv is still read by '"
-            << readers.front()->getName().getStringRef().str()
-            << "': bufferization keeps a copy of qkv";
+            << ("the pre-norm qkv is still read (by '" +
+                readers.front()->getName().getStringRef() +
+                "'): bufferization keeps a copy of qkv")
+                   .str();
     }
     if (report)
       remark::passed(fused.getLoc(),

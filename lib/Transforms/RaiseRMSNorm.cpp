@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qk/Transforms/Passes.h"
+#include "qk/Transforms/RewriteUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -78,12 +79,12 @@ public:
   FailureOr<NormExpr *> buildRoot(linalg::GenericOp root) {
     return fromGenericResult(root, 0, Level::Full);
   }
-  bool sawReduction() const { return numReductions > 0; }
+  bool sawReduction() const { return sawReductionGeneric; }
   std::string reason;
 
 private:
   int64_t rank;
-  int numReductions = 0;
+  bool sawReductionGeneric = false;
   std::deque<NormExpr> arena;
   DenseMap<Value, NormExpr *> memo;
 
@@ -179,6 +180,10 @@ private:
                                           unsigned resultNumber, Level level) {
     unsigned numLoops = generic.getNumLoops();
     if (generic.getNumReductionLoops() > 0) {
+      sawReductionGeneric = true;
+      if (level == Level::Col)
+        return fail("a reduction result is read per column (the reduction "
+                    "is not over the last dimension)");
       if (level != Level::Row)
         return fail("a reduction result is read per element");
       return fromReduction(generic, resultNumber);
@@ -235,7 +240,6 @@ private:
     FailureOr<NormExpr *> term = fromScalar(summand, generic, Level::Full);
     if (failed(term))
       return failure();
-    ++numReductions;
     NormExpr *e = make(NormExpr::RowSum, acc.getType(), {*term});
     e->reduction = generic;
     return e;
@@ -676,19 +680,13 @@ struct QKRaiseRMSNormPass
       }
       // The producers of a raised root die with it; remember them so that
       // the walk does not visit erased ops.
-      SetVector<Operation *> producers;
-      collectGenericProducers(root, producers);
+      SmallVector<Operation *> producers = operandProducers(root);
       RMSNormOp norm = raiseRoot(rewriter, root, *match);
       ++numRaised;
       remark::passed(norm.getLoc(), remark::RemarkOpts::name("Raised")
                                         .category(getArgument()))
           << "raised RMSNorm to qk.rms_norm: " << describe(norm);
-      for (Operation *op : llvm::reverse(producers)) {
-        if (op->use_empty() && isOpTriviallyDead(op)) {
-          erased.insert(op);
-          rewriter.eraseOp(op);
-        }
-      }
+      eraseDeadOps(rewriter, producers, &erased);
     }
   }
 
@@ -703,17 +701,6 @@ struct QKRaiseRMSNormPass
     RaiseFailure why;
     (void)matchRMSNormRoot(user, why);
     return why.isCandidate;
-  }
-
-  static void collectGenericProducers(Operation *op,
-                                      SetVector<Operation *> &producers) {
-    for (Value operand : op->getOperands()) {
-      Operation *def = operand.getDefiningOp();
-      if (def && isa<linalg::GenericOp, linalg::FillOp, tensor::EmptyOp,
-                     tensor::ExpandShapeOp>(def) &&
-          producers.insert(def))
-        collectGenericProducers(def, producers);
-    }
   }
 
   static std::string describe(RMSNormOp norm) {

@@ -166,8 +166,9 @@ LogicalResult FusedQKNormOp::verify() {
   if (auto memref = dyn_cast<MemRefType>(qkvType)) {
     int64_t offset;
     SmallVector<int64_t> strides;
+    // A dynamic innermost stride is checked by the runtime at the call.
     if (failed(memref.getStridesAndOffset(strides, offset)) ||
-        strides.back() != 1)
+        (strides.back() != 1 && !ShapedType::isDynamic(strides.back())))
       return emitOpError("qkv memref must have a unit innermost stride, got ")
              << qkvType;
   }

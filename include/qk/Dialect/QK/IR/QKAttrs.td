@@ -19,6 +19,7 @@ def QK_RoundingMode : I32EnumAttr<"RoundingMode",
 }
 
 def QK_RoundingModeAttr : EnumAttr<QK_Dialect, QK_RoundingMode, "rounding"> {
+  let assemblyFormat = "`<` $value `>`";
   let summary = "rounding order of an RMSNorm";
   let description = [{
     `once`: the normalised value is multiplied by the weight in fp32 and
