@@ -43,6 +43,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "qk/Runtime/QKNormRuntime.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::qk {
 #define GEN_PASS_DEF_QKFUSESTRIDEDQKNORM
@@ -489,6 +490,18 @@ struct QKFuseStridedQKNormPass
     numFusedNorms += stats.fusedNorms;
     numRejected += stats.rejected;
     numCopiesKept += stats.copiesKept;
+    // Pass statistics compile to no-ops in release builds of LLVM (Debian's
+    // included), so the counts are also reported as one analysis remark.
+    if (stats.fusedSites || stats.rejected)
+      remark::analysis(getOperation()->getLoc(),
+                       remark::RemarkOpts::name("Summary")
+                           .category("qk-summary")
+                           .subCategory(getArgument()))
+          << llvm::formatv("{0} site(s) fused ({1} norms), {2} rejected, {3} "
+                           "with a copy kept",
+                           stats.fusedSites, stats.fusedNorms, stats.rejected,
+                           stats.copiesKept)
+                 .str();
     if (stats.fusedSites && failed(foldReshapes(getOperation())))
       return signalPassFailure();
   }

@@ -664,6 +664,7 @@ struct QKRaiseRMSNormPass
     getOperation()->walk([&](linalg::GenericOp op) { roots.push_back(op); });
     IRRewriter rewriter(&getContext());
     DenseSet<Operation *> erased;
+    int64_t raised = 0, rejected = 0;
     for (linalg::GenericOp root : llvm::reverse(roots)) {
       if (erased.contains(root))
         continue;
@@ -671,10 +672,10 @@ struct QKRaiseRMSNormPass
       FailureOr<RMSNormMatch> match = matchRMSNormRoot(root, why);
       if (failed(match)) {
         if (why.isCandidate && !feedsRaisedOrCandidate(root)) {
-          ++numRejected;
+          ++rejected;
           remark::missed(root.getLoc(), remark::RemarkOpts::name("NotRaised")
                                             .category(getArgument()))
-              << "not raised to qk.rms_norm: " << why.reason;
+              << ("not raised to qk.rms_norm: " + why.reason);
         }
         continue;
       }
@@ -682,12 +683,24 @@ struct QKRaiseRMSNormPass
       // the walk does not visit erased ops.
       SmallVector<Operation *> producers = operandProducers(root);
       RMSNormOp norm = raiseRoot(rewriter, root, *match);
-      ++numRaised;
+      ++raised;
       remark::passed(norm.getLoc(), remark::RemarkOpts::name("Raised")
                                         .category(getArgument()))
-          << "raised RMSNorm to qk.rms_norm: " << describe(norm);
+          << ("raised RMSNorm to qk.rms_norm: " + describe(norm));
       eraseDeadOps(rewriter, producers, &erased);
     }
+    // Pass statistics compile to no-ops in release builds of LLVM (Debian's
+    // included), so the counts are also reported as one analysis remark.
+    numRaised += raised;
+    numRejected += rejected;
+    if (raised || rejected)
+      remark::analysis(getOperation()->getLoc(),
+                       remark::RemarkOpts::name("Summary")
+                           .category("qk-summary")
+                           .subCategory(getArgument()))
+          << llvm::formatv("{0} RMSNorm(s) raised, {1} candidate(s) rejected",
+                           raised, rejected)
+                 .str();
   }
 
   /// Elementwise producers of a failed candidate that also fail would
