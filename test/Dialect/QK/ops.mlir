@@ -1,0 +1,70 @@
+// RUN: qk-opt %s | FileCheck %s
+// RUN: qk-opt %s | qk-opt | FileCheck %s
+// RUN: qk-opt %s --mlir-print-op-generic | qk-opt | FileCheck %s
+
+// CHECK-LABEL: func @rms_norm_tensor_weight
+// CHECK: qk.rms_norm ins(%{{.*}} : tensor<?x128xbf16>) weight(%{{.*}} : tensor<128xbf16>) outs(%{{.*}} : tensor<?x128xbf16>) epsilon(9.99999997E-7) {rounding = #qk.rounding<before_weight>} -> tensor<?x128xbf16>
+func.func @rms_norm_tensor_weight(%x: tensor<?x128xbf16>, %w: tensor<128xbf16>, %i: tensor<?x128xbf16>) -> tensor<?x128xbf16> {
+  %y = qk.rms_norm ins(%x : tensor<?x128xbf16>) weight(%w : tensor<128xbf16>) outs(%i : tensor<?x128xbf16>) epsilon(1.0e-06) {rounding = #qk.rounding<before_weight>} -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// CHECK-LABEL: func @rms_norm_no_weight_defaults_elided
+// CHECK: qk.rms_norm ins(%{{.*}} : tensor<4x8x64xf16>) outs(%{{.*}} : tensor<4x8x64xf16>) epsilon(9.99999974E-6) -> tensor<4x8x64xf16>
+func.func @rms_norm_no_weight_defaults_elided(%x: tensor<4x8x64xf16>, %i: tensor<4x8x64xf16>) -> tensor<4x8x64xf16> {
+  %y = qk.rms_norm ins(%x : tensor<4x8x64xf16>) outs(%i : tensor<4x8x64xf16>) epsilon(1.0e-05) {rounding = #qk.rounding<once>, weight_offset = 0.0 : f32} -> tensor<4x8x64xf16>
+  return %y : tensor<4x8x64xf16>
+}
+
+// CHECK-LABEL: func @rms_norm_gemma_f32_weight
+// CHECK: weight(%{{.*}} : tensor<128xf32>)
+// CHECK-SAME: {weight_offset = 1.000000e+00 : f32}
+func.func @rms_norm_gemma_f32_weight(%x: tensor<?x128xbf16>, %w: tensor<128xf32>, %i: tensor<?x128xbf16>) -> tensor<?x128xbf16> {
+  %y = qk.rms_norm ins(%x : tensor<?x128xbf16>) weight(%w : tensor<128xf32>) outs(%i : tensor<?x128xbf16>) epsilon(1.0e-06) {weight_offset = 1.0 : f32} -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// CHECK-LABEL: func @rms_norm_memref
+// CHECK: qk.rms_norm ins(%{{.*}} : memref<?x128xf32, strided<[?, 1], offset: ?>>) outs(%{{.*}} : memref<?x128xf32>) epsilon(9.99999997E-7){{$}}
+func.func @rms_norm_memref(%x: memref<?x128xf32, strided<[?, 1], offset: ?>>, %o: memref<?x128xf32>) {
+  qk.rms_norm ins(%x : memref<?x128xf32, strided<[?, 1], offset: ?>>) outs(%o : memref<?x128xf32>) epsilon(1.0e-06)
+  return
+}
+
+// CHECK-LABEL: func @fused_qwen3_tensor
+// CHECK: qk.fused_qk_norm ins(%{{.*}}, %{{.*}} : tensor<128xbf16>, tensor<128xbf16>) outs(%{{.*}} : tensor<?x6144xbf16>)
+// CHECK-SAME: ranges [#qk.range<column_offset = 0, num_groups = 32, group_size = 128, epsilon = 9.99999997E-7, weight = 0, rounding = before_weight>, #qk.range<column_offset = 4096, num_groups = 8, group_size = 128, epsilon = 9.99999974E-6, weight = 1>]
+// CHECK-SAME: -> tensor<?x6144xbf16>
+func.func @fused_qwen3_tensor(%qkv: tensor<?x6144xbf16>, %wq: tensor<128xbf16>, %wk: tensor<128xbf16>) -> tensor<?x6144xbf16> {
+  %r = qk.fused_qk_norm ins(%wq, %wk : tensor<128xbf16>, tensor<128xbf16>) outs(%qkv : tensor<?x6144xbf16>)
+         ranges [#qk.range<column_offset = 0, num_groups = 32, group_size = 128, epsilon = 1.0e-06, weight = 0, rounding = before_weight>,
+                 #qk.range<column_offset = 4096, num_groups = 8, group_size = 128, epsilon = 1.0e-05, weight = 1>] -> tensor<?x6144xbf16>
+  return %r : tensor<?x6144xbf16>
+}
+
+// CHECK-LABEL: func @fused_llama4_no_weight_memref
+// CHECK: qk.fused_qk_norm outs(%{{.*}} : memref<?x7168xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 48, group_size = 128, epsilon = 9.99999974E-6>]{{$}}
+func.func @fused_llama4_no_weight_memref(%qkv: memref<?x7168xbf16>) {
+  qk.fused_qk_norm outs(%qkv : memref<?x7168xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 48, group_size = 128, epsilon = 1.0e-05>]
+  return
+}
+
+// CHECK-LABEL: func @fused_gemma_shared_f32_weight_3d
+// CHECK: #qk.range<column_offset = 0, num_groups = 32, group_size = 128, epsilon = 9.99999997E-7, weight = 0, weight_offset = 1.000000e+00>
+// CHECK-SAME: #qk.range<column_offset = 4096, num_groups = 16, group_size = 128, epsilon = 9.99999997E-7, weight = 0, weight_offset = 1.000000e+00>
+func.func @fused_gemma_shared_f32_weight_3d(%qkv: tensor<?x64x128xbf16>, %w: tensor<128xf32>) -> tensor<?x64x128xbf16> {
+  %r = qk.fused_qk_norm ins(%w : tensor<128xf32>) outs(%qkv : tensor<?x64x128xbf16>)
+         ranges [#qk.range<column_offset = 0, num_groups = 32, group_size = 128, epsilon = 1.0e-06, weight = 0, weight_offset = 1.0>,
+                 #qk.range<column_offset = 4096, num_groups = 16, group_size = 128, epsilon = 1.0e-06, weight = 0, weight_offset = 1.0>] -> tensor<?x64x128xbf16>
+  return %r : tensor<?x64x128xbf16>
+}
+
+// CHECK-LABEL: func @fused_olmo2_full_width
+// CHECK: #qk.range<column_offset = 0, num_groups = 1, group_size = 4096, epsilon = 9.99999997E-7, weight = 0>
+// CHECK-SAME: #qk.range<column_offset = 4096, num_groups = 1, group_size = 4096, epsilon = 9.99999997E-7, weight = 1>
+func.func @fused_olmo2_full_width(%qkv: tensor<?x12288xf32>, %wq: tensor<4096xf32>, %wk: tensor<4096xf32>) -> tensor<?x12288xf32> {
+  %r = qk.fused_qk_norm ins(%wq, %wk : tensor<4096xf32>, tensor<4096xf32>) outs(%qkv : tensor<?x12288xf32>)
+         ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 4096, epsilon = 1.0e-06, weight = 0>,
+                 #qk.range<column_offset = 4096, num_groups = 1, group_size = 4096, epsilon = 1.0e-06, weight = 1>] -> tensor<?x12288xf32>
+  return %r : tensor<?x12288xf32>
+}
