@@ -401,7 +401,7 @@ void fuseAll(Operation *root, bool report, StringRef category,
     if (report)
       remark::missed(loc, remark::RemarkOpts::name("NotFused")
                               .category(category))
-          << "not fused: " << reason.str();
+          << ("not fused: " + reason).str();
   };
 
   // Group the candidates by (qkv, block), in program order.
