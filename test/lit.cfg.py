@@ -29,3 +29,7 @@ tools = ["qk-opt", "mlir-opt", "mlir-runner", "mlir-translate", "FileCheck",
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.qk_tools_dir, append_path=True)
+
+# The host runtime's test program, when the runtime was built.
+if os.path.exists(os.path.join(config.qk_tools_dir, "qk-runtime-host-test")):
+    config.available_features.add("qk-runtime")
