@@ -84,9 +84,14 @@ struct SiteFailure {
   bool isCandidate = true;
 };
 
-/// Peels the copies a frontend emits for .contiguous().
+/// Peels the copies a frontend emits for .contiguous(), and tensor.casts
+/// (static <-> dynamic shapes) that change no data.
 Value skipCopy(Value v, bool &hadCopy) {
   while (true) {
+    if (auto cast = v.getDefiningOp<tensor::CastOp>()) {
+      v = cast.getSource();
+      continue;
+    }
     if (auto copy = v.getDefiningOp<linalg::CopyOp>()) {
       if (copy.hasPureTensorSemantics() &&
           copy.getOutputs()[0].getDefiningOp<tensor::EmptyOp>()) {
