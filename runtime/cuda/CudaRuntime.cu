@@ -97,27 +97,75 @@ template <> struct Elem<__nv_bfloat16> {
   }
 };
 
-// VW elements moved as one access: a 16-byte vector, or one element.
-template <class T, int VW> struct Access {
-  static_assert(VW * sizeof(T) == 16, "vector accesses are 16 bytes");
+// VW elements moved as one access: a 16-byte vector, or one element. The
+// vector forms pack and unpack with explicit bit operations: writing the
+// elements through a T* into a uint4 made nvcc split each 16-byte store
+// into four 4-byte ones.
+template <class T, int VW> struct Access;
+
+__device__ inline void unpackWord(__nv_bfloat16 *, uint32_t w, float &lo,
+                                  float &hi) {
+  lo = __uint_as_float(w << 16);
+  hi = __uint_as_float(w & 0xffff0000u);
+}
+__device__ inline uint32_t packWord(__nv_bfloat16 *, float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t *>(&h);
+}
+__device__ inline void unpackWord(__half *, uint32_t w, float &lo, float &hi) {
+  float2 f = __half22float2(*reinterpret_cast<__half2 *>(&w));
+  lo = f.x;
+  hi = f.y;
+}
+__device__ inline uint32_t packWord(__half *, float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t *>(&h);
+}
+
+// One 16-byte store. A plain uint4 assignment was split by nvcc into four
+// 4-byte stores (seen in the PTX), which quadruples the store instructions
+// and turns full-sector writes into partial ones.
+__device__ inline void store16(void *p, uint32_t a, uint32_t b, uint32_t c,
+                               uint32_t d) {
+  asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" ::"l"(p), "r"(a),
+               "r"(b), "r"(c), "r"(d)
+               : "memory");
+}
+
+template <class T> struct Access<T, 8> { // 16-bit types
   using Raw = uint4;
   static __device__ Raw zero() { return make_uint4(0, 0, 0, 0); }
   static __device__ Raw load(const T *p) {
     return *reinterpret_cast<const uint4 *>(p);
   }
-  static __device__ void unpack(const Raw &r, float (&f)[VW]) {
-    const T *e = reinterpret_cast<const T *>(&r);
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      f[k] = Elem<T>::toFloat(e[k]);
+  static __device__ void unpack(const Raw &r, float (&f)[8]) {
+    unpackWord((T *)nullptr, r.x, f[0], f[1]);
+    unpackWord((T *)nullptr, r.y, f[2], f[3]);
+    unpackWord((T *)nullptr, r.z, f[4], f[5]);
+    unpackWord((T *)nullptr, r.w, f[6], f[7]);
   }
-  static __device__ void store(T *p, const float (&f)[VW]) {
-    Raw r;
-    T *e = reinterpret_cast<T *>(&r);
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      e[k] = Elem<T>::fromFloat(f[k]);
-    *reinterpret_cast<uint4 *>(p) = r;
+  static __device__ void store(T *p, const float (&f)[8]) {
+    store16(p, packWord((T *)nullptr, f[0], f[1]),
+            packWord((T *)nullptr, f[2], f[3]),
+            packWord((T *)nullptr, f[4], f[5]),
+            packWord((T *)nullptr, f[6], f[7]));
+  }
+};
+template <> struct Access<float, 4> {
+  using Raw = float4;
+  static __device__ Raw zero() { return make_float4(0, 0, 0, 0); }
+  static __device__ Raw load(const float *p) {
+    return *reinterpret_cast<const float4 *>(p);
+  }
+  static __device__ void unpack(const Raw &r, float (&f)[4]) {
+    f[0] = r.x;
+    f[1] = r.y;
+    f[2] = r.z;
+    f[3] = r.w;
+  }
+  static __device__ void store(float *p, const float (&f)[4]) {
+    store16(p, __float_as_uint(f[0]), __float_as_uint(f[1]),
+            __float_as_uint(f[2]), __float_as_uint(f[3]));
   }
 };
 template <class T> struct Access<T, 1> {
@@ -137,19 +185,24 @@ template <class T> __device__ float roundTrip(float v) {
 }
 
 template <class T> __device__ float loadWeight(const DevRange &r, int64_t i) {
+  // Weights are read-only for the whole launch (they must not alias `out`),
+  // so the read-only path is safe; they are read once per worker.
   float w = r.weightIsF32
-                ? static_cast<const float *>(r.weight)[i]
-                : Elem<T>::toFloat(static_cast<const T *>(r.weight)[i]);
+                ? __ldg(static_cast<const float *>(r.weight) + i)
+                : Elem<T>::toFloat(__ldg(static_cast<const T *>(r.weight) + i));
   return r.weightOffset + w;
 }
 
-// Which range a global group index belongs to (at most 4 compares).
-__device__ int rangeOf(const Params &p, int g) {
-  int r = 0;
+// The range a global group index belongs to, copied out of the parameter
+// block with static offsets only: a dynamically indexed __grid_constant__
+// access becomes a chain of dependent constant-bank loads at kernel start,
+// which is pure latency for small T.
+__device__ DevRange rangeOf(const Params &p, int g) {
+  DevRange r = p.ranges[0];
 #pragma unroll
   for (int k = 1; k < QK_MAX_RANGES; ++k)
     if (k < p.numRanges && g >= p.ranges[k].groupBase)
-      r = k;
+      r = p.ranges[k];
   return r;
 }
 
@@ -183,13 +236,13 @@ __global__ void __launch_bounds__(256)
   using A = Access<T, VW>;
   pdlEnter();
   const int lane = threadIdx.x % TEAM;
-  const int64_t team = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / TEAM;
-  const int64_t numTeams = int64_t(p.totalGroups) * p.teamsPerGroup;
-  if (team >= numTeams)
+  // Grids stay far below 2^31 threads (validation caps the groups).
+  const unsigned team = (blockIdx.x * blockDim.x + threadIdx.x) / TEAM;
+  if (team >= unsigned(p.totalGroups) * unsigned(p.teamsPerGroup))
     return;
-  const int g = int(team % p.totalGroups);
-  const int64_t j = team / p.totalGroups;
-  const DevRange &rg = p.ranges[rangeOf(p, g)];
+  const int g = int(team % unsigned(p.totalGroups));
+  const int64_t j = team / unsigned(p.totalGroups);
+  const DevRange rg = rangeOf(p, g);
   const int64_t col =
       rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
   const int nAcc = rg.groupSize / VW; // accesses per row (VW divides it)
@@ -295,9 +348,9 @@ __global__ void __launch_bounds__(512)
   using A = Access<T, VW>;
   __shared__ float red[2][32];
   pdlEnter();
-  const int g = int(blockIdx.x % p.totalGroups);
-  const int64_t j = blockIdx.x / p.totalGroups;
-  const DevRange &rg = p.ranges[rangeOf(p, g)];
+  const int g = int(blockIdx.x % unsigned(p.totalGroups));
+  const int64_t j = blockIdx.x / unsigned(p.totalGroups);
+  const DevRange rg = rangeOf(p, g);
   const int64_t col =
       rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
   const int nAcc = rg.groupSize / VW;
@@ -363,9 +416,9 @@ __global__ void __launch_bounds__(256)
     loopKernel(const __grid_constant__ Params p) {
   __shared__ float red[2][32];
   pdlEnter();
-  const int g = int(blockIdx.x % p.totalGroups);
-  const int64_t j = blockIdx.x / p.totalGroups;
-  const DevRange &rg = p.ranges[rangeOf(p, g)];
+  const int g = int(blockIdx.x % unsigned(p.totalGroups));
+  const int64_t j = blockIdx.x / unsigned(p.totalGroups);
+  const DevRange rg = rangeOf(p, g);
   const int64_t col =
       rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
   const bool roundBefore = rg.roundBeforeWeight != 0;
@@ -478,11 +531,26 @@ qk_status_t launch(const Params &p, int grid, int block, cudaStream_t stream) {
   return QK_STATUS_OK;
 }
 
+// How many times the resident capacity of the GPU a grid may hold. One wave
+// (a persistent grid) leaves each worker a long serial chain of load ->
+// reduce -> store with no overlap between its steps; several waves let the
+// block scheduler overlap one block's tail with the next block's loads.
+// QK_RUNTIME_WAVES overrides it (a tuning knob, read once).
+int64_t gridWaves() {
+  static const int64_t waves = [] {
+    const char *v = std::getenv("QK_RUNTIME_WAVES");
+    long n = v ? std::strtol(v, nullptr, 10) : 0;
+    return n > 0 ? int64_t(n) : int64_t(4);
+  }();
+  return waves;
+}
+
 // Splits `units` (chunks of tokens) of every group among at most
-// `maxWorkers` workers in total: every worker of a group gets the same
-// number of chunks, so no worker runs a longer tail than the others.
+// `maxWorkers` x gridWaves() workers in total: every worker of a group gets
+// the same number of chunks, so no worker runs a longer tail than the
+// others.
 void splitWork(Params &p, int64_t units, int64_t maxWorkers) {
-  int64_t perGroup = maxWorkers / p.totalGroups;
+  int64_t perGroup = maxWorkers * gridWaves() / p.totalGroups;
   if (perGroup < 1)
     perGroup = 1;
   if (perGroup > units)

@@ -44,12 +44,20 @@ struct DeviceBackend : qktest::Backend {
     return check(cudaMalloc(&p, bytes), "cudaMalloc") ? p : nullptr;
   }
   void release(void *p) override { check(cudaFree(p), "cudaFree"); }
+  // On `stream` and synchronised: a plain cudaMemcpy from pageable memory
+  // may return before the DMA lands, and the legacy stream does not order
+  // against a non-blocking one (the first GPU run read half-uploaded data).
   bool upload(void *dst, const void *src, size_t bytes) override {
-    return check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "upload");
+    return check(
+               cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream),
+               "upload") &&
+           check(cudaStreamSynchronize(stream), "upload sync");
   }
   bool download(void *dst, const void *src, size_t bytes) override {
-    return check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost),
-                 "download");
+    return check(
+               cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream),
+               "download") &&
+           check(cudaStreamSynchronize(stream), "download sync");
   }
   qk_status_t call(qk_dtype_t dtype, const void *in, int64_t inStride,
                    void *out, int64_t outStride, int64_t numTokens,
@@ -156,11 +164,10 @@ double hostCostUs(DeviceBackend &be, int64_t tokens) {
   const int64_t D = 128, hq = 40, hkv = 8, W = (hq + 2 * hkv) * D;
   void *buf = be.alloc(size_t(std::max<int64_t>(tokens, 1) * W * 2));
   void *w = be.alloc(D * 2);
-  if (!buf || !w ||
-      !check(
-          cudaMemset(buf, 0x3c, size_t(std::max<int64_t>(tokens, 1) * W * 2)),
-          "memset") ||
-      !check(cudaMemset(w, 0x3c, D * 2), "memset"))
+  const size_t bytes = size_t(std::max<int64_t>(tokens, 1) * W * 2);
+  if (!buf || !w || !check(cudaMemset(buf, 0x3c, bytes), "memset") ||
+      !check(cudaMemset(w, 0x3c, D * 2), "memset") ||
+      !check(cudaDeviceSynchronize(), "memset sync"))
     std::exit(2);
   qk_norm_range_t r[2] = {};
   r[0].num_groups = hq;
