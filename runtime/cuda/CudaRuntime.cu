@@ -15,9 +15,12 @@
 //  * Groups too wide for a warp (full-width OLMo2 norms, up to 32768 bf16
 //    elements cached in registers) use a whole block per row; anything wider
 //    (or unaligned and wide) uses a two-pass block loop.
-//  * The grid is sized to the resident capacity (one wave), tokens are split
-//    evenly among the teams of a group, and tiny T launches only the teams
-//    it needs.
+//  * Each worker handles a few token chunks (by default one: up to 64 times
+//    the resident capacity of the GPU), so that the block scheduler
+//    overlaps one block's reduce/store tail with other blocks' loads; a
+//    persistent one-wave grid measured 91% of copy bandwidth at T=32768
+//    against 99% this way. Tokens are split evenly among the workers of a
+//    group, and tiny T launches only the teams it needs.
 //  * Launches use programmatic dependent launch (PDL) so that back-to-back
 //    kernels overlap their launch latency; every kernel waits on its
 //    predecessor before touching memory, so the ordering is unchanged. Set
@@ -252,15 +255,6 @@ __global__ void __launch_bounds__(256)
                                    : ((1u << TEAM) - 1u)
                                          << (threadIdx.x % 32 / TEAM * TEAM);
 
-  float w[NV][VW];
-#pragma unroll
-  for (int v = 0; v < NV; ++v) {
-    const int a = lane + v * TEAM;
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
-                                        : 1.0f;
-  }
   const bool roundBefore = rg.roundBeforeWeight != 0;
   const T *in = static_cast<const T *>(p.in) + col;
   T *out = static_cast<T *>(p.out) + col;
@@ -269,8 +263,8 @@ __global__ void __launch_bounds__(256)
   int64_t tEnd = tBegin + p.chunksPerTeam * R;
   if (tEnd > p.numTokens)
     tEnd = p.numTokens;
-  for (int64_t t0 = tBegin; t0 < tEnd; t0 += R) {
-    typename A::Raw raw[R][NV];
+  typename A::Raw raw[R][NV];
+  auto loadChunk = [&](int64_t t0) {
 #pragma unroll
     for (int i = 0; i < R; ++i)
 #pragma unroll
@@ -280,6 +274,25 @@ __global__ void __launch_bounds__(256)
                         ? A::load(in + (t0 + i) * p.inStride + int64_t(a) * VW)
                         : A::zero();
       }
+  };
+  // The first rows are requested before the weights: the weights' offset
+  // and conversion are ALU work that would otherwise stall on their loads
+  // before the row loads are even issued, adding a memory latency to every
+  // small-T call.
+  int64_t t0 = tBegin;
+  loadChunk(t0);
+  float w[NV][VW];
+#pragma unroll
+  for (int v = 0; v < NV; ++v) {
+    const int a = lane + v * TEAM;
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
+                                        : 1.0f;
+  }
+  for (; t0 < tEnd; t0 += R) {
+    if (t0 != tBegin)
+      loadChunk(t0);
     // The raw vectors stay packed and are unpacked again for the output:
     // unpacking costs a shift or a convert, keeping R*NV*VW floats live
     // would cost occupancy.
@@ -354,6 +367,24 @@ __global__ void __launch_bounds__(512)
   const int64_t col =
       rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
   const int nAcc = rg.groupSize / VW;
+  const bool roundBefore = rg.roundBeforeWeight != 0;
+  const T *in = static_cast<const T *>(p.in) + col;
+  T *out = static_cast<T *>(p.out) + col;
+  const int64_t tBegin = j * p.chunksPerTeam;
+  int64_t tEnd = tBegin + p.chunksPerTeam;
+  if (tEnd > p.numTokens)
+    tEnd = p.numTokens;
+  typename A::Raw raw[NV];
+  auto loadRow = [&](int64_t t) {
+#pragma unroll
+    for (int v = 0; v < NV; ++v) {
+      const int a = threadIdx.x + v * blockDim.x;
+      raw[v] =
+          a < nAcc ? A::load(in + t * p.inStride + int64_t(a) * VW) : A::zero();
+    }
+  };
+  // As in teamKernel: the first row is requested before the weights.
+  loadRow(tBegin);
   float w[NV][VW];
 #pragma unroll
   for (int v = 0; v < NV; ++v) {
@@ -363,22 +394,10 @@ __global__ void __launch_bounds__(512)
       w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
                                         : 1.0f;
   }
-  const bool roundBefore = rg.roundBeforeWeight != 0;
-  const T *in = static_cast<const T *>(p.in) + col;
-  T *out = static_cast<T *>(p.out) + col;
-  const int64_t tBegin = j * p.chunksPerTeam;
-  int64_t tEnd = tBegin + p.chunksPerTeam;
-  if (tEnd > p.numTokens)
-    tEnd = p.numTokens;
   int parity = 0;
   for (int64_t t = tBegin; t < tEnd; ++t, parity ^= 1) {
-    typename A::Raw raw[NV];
-#pragma unroll
-    for (int v = 0; v < NV; ++v) {
-      const int a = threadIdx.x + v * blockDim.x;
-      raw[v] =
-          a < nAcc ? A::load(in + t * p.inStride + int64_t(a) * VW) : A::zero();
-    }
+    if (t != tBegin)
+      loadRow(t);
     float ss = 0.0f;
 #pragma unroll
     for (int v = 0; v < NV; ++v) {
@@ -540,7 +559,7 @@ int64_t gridWaves() {
   static const int64_t waves = [] {
     const char *v = std::getenv("QK_RUNTIME_WAVES");
     long n = v ? std::strtol(v, nullptr, 10) : 0;
-    return n > 0 ? int64_t(n) : int64_t(4);
+    return n > 0 ? int64_t(n) : int64_t(64);
   }();
   return waves;
 }
