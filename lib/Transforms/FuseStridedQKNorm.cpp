@@ -512,9 +512,9 @@ struct QKFuseStridedQKNormPass
   }
 };
 
-/// The rewrite as a pattern for other compilers' greedy drivers: fuses all
-/// sites of the function that contains a candidate norm.
-struct FuseStridedQKNormsOfFunction : OpRewritePattern<RMSNormOp> {
+/// The rewrite as a pattern for other compilers' greedy drivers: fuses one
+/// norm at a time; MergeNestedFusedQKNorm then joins q and k of a block.
+struct FuseStridedQKNormOfSlice : OpRewritePattern<RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RMSNormOp norm,
                                 PatternRewriter &rewriter) const override {
@@ -583,6 +583,6 @@ struct MergeNestedFusedQKNorm : OpRewritePattern<FusedQKNormOp> {
 } // namespace
 
 void mlir::qk::populateFuseStridedQKNormPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseStridedQKNormsOfFunction, MergeNestedFusedQKNorm>(
+  patterns.add<FuseStridedQKNormOfSlice, MergeNestedFusedQKNorm>(
       patterns.getContext());
 }

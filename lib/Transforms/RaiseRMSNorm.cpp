@@ -139,14 +139,12 @@ private:
     if (!type)
       return fail("operand is not a ranked tensor");
     if (level == Level::Scalar) {
-      FloatAttr attr;
       DenseFPElementsAttr dense;
       if (matchPattern(tensor, m_Constant(&dense)) && dense.isSplat()) {
         NormExpr *e = make(NormExpr::Const, type.getElementType());
         e->constant = dense.getSplatValue<APFloat>().convertToDouble();
         return e;
       }
-      (void)attr;
       return fail("a 0-d tensor operand is not a constant");
     }
     if (auto expand = tensor.getDefiningOp<tensor::ExpandShapeOp>()) {
@@ -296,6 +294,15 @@ private:
         return failure();
       return make(kind, v.getType(), {*a, *b});
     };
+    // x ** 2 is x * x, rounded once either way; other powers stay opaque.
+    auto square = [&](Value base, bool isSquare) -> FailureOr<NormExpr *> {
+      if (!isSquare)
+        return make(NormExpr::Other, v.getType());
+      FailureOr<NormExpr *> a = fromScalar(base, generic, level);
+      if (failed(a))
+        return failure();
+      return make(NormExpr::Mul, v.getType(), {*a, *a});
+    };
     return llvm::TypeSwitch<Operation *, FailureOr<NormExpr *>>(op)
         .Case([&](arith::ExtFOp) { return unary(NormExpr::Ext); })
         .Case([&](arith::TruncFOp) { return unary(NormExpr::Trunc); })
@@ -303,26 +310,17 @@ private:
         .Case([&](arith::MulFOp) { return binary(NormExpr::Mul); })
         .Case([&](arith::DivFOp) { return binary(NormExpr::Div); })
         .Case([&](math::RsqrtOp) { return unary(NormExpr::Rsqrt); })
-        .Case([&](math::PowFOp pow) -> FailureOr<NormExpr *> {
-          // x ** 2.0 is x * x, rounded once either way.
-          FloatAttr exponent;
-          if (!matchPattern(pow.getRhs(), m_Constant(&exponent)) ||
-              exponent.getValueAsDouble() != 2.0)
-            return make(NormExpr::Other, v.getType());
-          FailureOr<NormExpr *> a = fromScalar(pow.getLhs(), generic, level);
-          if (failed(a))
-            return failure();
-          return make(NormExpr::Mul, v.getType(), {*a, *a});
+        .Case([&](math::PowFOp pow) {
+          FloatAttr e;
+          return square(pow.getLhs(),
+                        matchPattern(pow.getRhs(), m_Constant(&e)) &&
+                            e.getValueAsDouble() == 2.0);
         })
-        .Case([&](math::FPowIOp pow) -> FailureOr<NormExpr *> {
-          IntegerAttr exponent;
-          if (!matchPattern(pow.getRhs(), m_Constant(&exponent)) ||
-              exponent.getInt() != 2)
-            return make(NormExpr::Other, v.getType());
-          FailureOr<NormExpr *> a = fromScalar(pow.getLhs(), generic, level);
-          if (failed(a))
-            return failure();
-          return make(NormExpr::Mul, v.getType(), {*a, *a});
+        .Case([&](math::FPowIOp pow) {
+          IntegerAttr e;
+          return square(pow.getLhs(),
+                        matchPattern(pow.getRhs(), m_Constant(&e)) &&
+                            e.getInt() == 2);
         })
         // Anything else is kept as an opaque node so that the matcher can
         // name what it found instead of where it stopped.

@@ -209,6 +209,29 @@ __device__ DevRange rangeOf(const Params &p, int g) {
   return r;
 }
 
+// What a block of a block-per-row kernel works on: its group's range, the
+// group's first column, and its tokens [tokenBegin, tokenEnd).
+struct BlockRow {
+  DevRange range;
+  int64_t column;
+  int64_t tokenBegin;
+  int64_t tokenEnd;
+};
+
+__device__ BlockRow locateBlockRow(const Params &p) {
+  const int group = int(blockIdx.x % unsigned(p.totalGroups));
+  const int64_t chunk = blockIdx.x / unsigned(p.totalGroups);
+  BlockRow b;
+  b.range = rangeOf(p, group);
+  b.column = b.range.columnOffset +
+             int64_t(group - b.range.groupBase) * b.range.groupStride;
+  b.tokenBegin = chunk * p.chunksPerTeam;
+  b.tokenEnd = b.tokenBegin + p.chunksPerTeam;
+  if (b.tokenEnd > p.numTokens)
+    b.tokenEnd = p.numTokens;
+  return b;
+}
+
 // PDL: wait until the previous kernel in the stream has finished and its
 // writes are visible, and let the next one start launching right away (its
 // own wait keeps it from touching memory before we are done).
@@ -361,19 +384,15 @@ __global__ void __launch_bounds__(512)
   using A = Access<T, VW>;
   __shared__ float red[2][32];
   pdlEnter();
-  const int g = int(blockIdx.x % unsigned(p.totalGroups));
-  const int64_t j = blockIdx.x / unsigned(p.totalGroups);
-  const DevRange rg = rangeOf(p, g);
-  const int64_t col =
-      rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
+  const BlockRow row = locateBlockRow(p);
+  const DevRange rg = row.range;
+  const int64_t col = row.column;
+  const int64_t tBegin = row.tokenBegin;
+  const int64_t tEnd = row.tokenEnd;
   const int nAcc = rg.groupSize / VW;
   const bool roundBefore = rg.roundBeforeWeight != 0;
   const T *in = static_cast<const T *>(p.in) + col;
   T *out = static_cast<T *>(p.out) + col;
-  const int64_t tBegin = j * p.chunksPerTeam;
-  int64_t tEnd = tBegin + p.chunksPerTeam;
-  if (tEnd > p.numTokens)
-    tEnd = p.numTokens;
   typename A::Raw raw[NV];
   auto loadRow = [&](int64_t t) {
 #pragma unroll
@@ -435,16 +454,12 @@ __global__ void __launch_bounds__(256)
     loopKernel(const __grid_constant__ Params p) {
   __shared__ float red[2][32];
   pdlEnter();
-  const int g = int(blockIdx.x % unsigned(p.totalGroups));
-  const int64_t j = blockIdx.x / unsigned(p.totalGroups);
-  const DevRange rg = rangeOf(p, g);
-  const int64_t col =
-      rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
+  const BlockRow row = locateBlockRow(p);
+  const DevRange rg = row.range;
+  const int64_t col = row.column;
+  const int64_t tBegin = row.tokenBegin;
+  const int64_t tEnd = row.tokenEnd;
   const bool roundBefore = rg.roundBeforeWeight != 0;
-  const int64_t tBegin = j * p.chunksPerTeam;
-  int64_t tEnd = tBegin + p.chunksPerTeam;
-  if (tEnd > p.numTokens)
-    tEnd = p.numTokens;
   int parity = 0;
   for (int64_t t = tBegin; t < tEnd; ++t, parity ^= 1) {
     const T *x = static_cast<const T *>(p.in) + t * p.inStride + col;

@@ -40,8 +40,7 @@ LogicalResult bufferizeDestinationStyle(Operation *op, RewriterBase &rewriter,
   rewriter.setInsertionPoint(op);
   OperationState newState(op->getLoc(), op->getName(), operands, TypeRange{},
                           op->getAttrs(), {}, {});
-  Operation *newOp = rewriter.create(newState);
-  (void)newOp;
+  rewriter.create(newState);
   SmallVector<Value> replacements;
   for (OpOperand &init : dst.getDpsInitsMutable())
     replacements.push_back(operands[init.getOperandNumber()]);
