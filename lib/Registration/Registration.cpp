@@ -2,6 +2,7 @@
 
 #include "qk/InitQK.h"
 #include "qk/Dialect/QK/IR/QKDialect.h"
+#include "qk/Dialect/QK/TransformOps/QKTransformOps.h"
 #include "qk/Dialect/QK/Transforms/BufferizableOpInterfaceImpl.h"
 #include "qk/Transforms/Passes.h"
 
@@ -11,6 +12,7 @@
 void mlir::qk::registerQKDialects(DialectRegistry &registry) {
   registry.insert<QKDialect, bufferization::BufferizationDialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
+  registerTransformDialectExtension(registry);
 }
 
 void mlir::qk::registerQKPasses() { registerQKTransformsPasses(); }
