@@ -13,7 +13,8 @@ namespace qk {
 /// The qk dialect, its bufferization models, and the upstream dialects and
 /// interface models the passes create or need at bufferization time.
 void registerQKDialects(DialectRegistry &registry);
-/// Every qk pass (qk-raise-rms-norm, qk-fuse-strided-qk-norm, qk-decompose).
+/// Every qk pass (qk-raise-rms-norm, qk-fuse-strided-qk-norm, qk-decompose,
+/// qk-lower-to-kernel-call, qk-emit-c-interface) and qk-norm-pipeline.
 void registerQKPasses();
 } // namespace qk
 } // namespace mlir

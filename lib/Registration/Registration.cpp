@@ -4,6 +4,8 @@
 #include "qk/Dialect/QK/IR/QKDialect.h"
 #include "qk/Dialect/QK/TransformOps/QKTransformOps.h"
 #include "qk/Dialect/QK/Transforms/BufferizableOpInterfaceImpl.h"
+#include "qk/Conversion/Passes.h"
+#include "qk/Pipelines/Pipelines.h"
 #include "qk/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -15,4 +17,8 @@ void mlir::qk::registerQKDialects(DialectRegistry &registry) {
   registerTransformDialectExtension(registry);
 }
 
-void mlir::qk::registerQKPasses() { registerQKTransformsPasses(); }
+void mlir::qk::registerQKPasses() {
+  registerQKTransformsPasses();
+  registerQKConversionPasses();
+  registerQKNormPipeline();
+}

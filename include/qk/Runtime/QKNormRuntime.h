@@ -104,6 +104,84 @@ QK_RUNTIME_EXPORT const char *qk_last_error_message(void);
 /* Name of the implementation ("cuda" or "host"), for diagnostics. */
 QK_RUNTIME_EXPORT const char *qk_runtime_name(void);
 
+/*===------------------------------------------------------------------===*\
+|* Entry points of compiled MLIR (qk-lower-to-kernel-call)                 *|
+|*                                                                          *|
+|* The lowering turns every qk.fused_qk_norm (and qk.rms_norm) on memrefs  *|
+|* into one `func.call` of a function declared with llvm.emit_c_interface,  *|
+|* so the LLVM lowering calls `_mlir_ciface_<name>` with a pointer to each  *|
+|* memref descriptor. <name> is specialised by element type and range      *|
+|* count:                                                                   *|
+|*                                                                          *|
+|*   qk_fused_rms_norm_<act>_r<n>        weights of the activation type     *|
+|*   qk_fused_rms_norm_<act>_wf32_r<n>   f32 weights (act = f16 or bf16)    *|
+|*                                                                          *|
+|* with act in {f32, f16, bf16} and n in 1..QK_MAX_RANGES, and arguments    *|
+|*                                                                          *|
+|*   (in, out,                               rank-2 [tokens, columns] views *|
+|*    weight_0, column_offset_0, num_groups_0, group_size_0, group_stride_0,*|
+|*    epsilon_0, weight_offset_0, rounding_0,                               *|
+|*    ... the same eight for ranges 1..n-1 ...,                             *|
+|*    stream)                                                               *|
+|*                                                                          *|
+|* A weight is a rank-1 descriptor; sizes[0] == 0 means "no weight".       *|
+|* The column stride of in/out and the stride of a weight must be 1; the   *|
+|* ranges must lie inside sizes[1] of both views, and in and out must have  *|
+|* the same number of tokens (sizes[0]). After these descriptor checks the  *|
+|* call is exactly qk_fused_rms_norm(act, in, in.strides[0], out,           *|
+|* out.strides[0], in.sizes[0], ranges, n, stream), with the same status    *|
+|* and message on error (nothing written).                                  *|
+\*===------------------------------------------------------------------===*/
+
+/* MLIR's memref descriptors (what finalize-memref-to-llvm lays out).
+   `aligned + offset` is element (0, ...) of the view; sizes and strides are
+   in elements. */
+typedef struct qk_memref_1d {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} qk_memref_1d_t;
+
+typedef struct qk_memref_2d {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} qk_memref_2d_t;
+
+#define QK_CIFACE_RANGE_PARAMS(i)                                             \
+  const qk_memref_1d_t *weight_##i, int64_t column_offset_##i,                \
+      int64_t num_groups_##i, int64_t group_size_##i, int64_t group_stride_##i, \
+      float epsilon_##i, float weight_offset_##i, int32_t rounding_##i
+#define QK_CIFACE_PARAMS_R1 QK_CIFACE_RANGE_PARAMS(0)
+#define QK_CIFACE_PARAMS_R2 QK_CIFACE_PARAMS_R1, QK_CIFACE_RANGE_PARAMS(1)
+#define QK_CIFACE_PARAMS_R3 QK_CIFACE_PARAMS_R2, QK_CIFACE_RANGE_PARAMS(2)
+#define QK_CIFACE_PARAMS_R4 QK_CIFACE_PARAMS_R3, QK_CIFACE_RANGE_PARAMS(3)
+
+#define QK_DECLARE_CIFACE(suffix, n)                                          \
+  QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_##suffix##_r##n(   \
+      const qk_memref_2d_t *in, const qk_memref_2d_t *out,                   \
+      QK_CIFACE_PARAMS_R##n, void *stream);
+#define QK_DECLARE_CIFACE_ALL_RANGES(suffix)                                  \
+  QK_DECLARE_CIFACE(suffix, 1)                                                \
+  QK_DECLARE_CIFACE(suffix, 2)                                                \
+  QK_DECLARE_CIFACE(suffix, 3)                                                \
+  QK_DECLARE_CIFACE(suffix, 4)
+
+QK_DECLARE_CIFACE_ALL_RANGES(f32)
+QK_DECLARE_CIFACE_ALL_RANGES(f16)
+QK_DECLARE_CIFACE_ALL_RANGES(bf16)
+QK_DECLARE_CIFACE_ALL_RANGES(f16_wf32)
+QK_DECLARE_CIFACE_ALL_RANGES(bf16_wf32)
+
+/* Called by compiled code when an entry point above returned an error,
+   right before it aborts: prints the status and qk_last_error_message() to
+   stderr, prefixed with `site` (the op's location; may be NULL). */
+QK_RUNTIME_EXPORT void qk_report_error(int32_t status, const char *site);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

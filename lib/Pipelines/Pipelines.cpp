@@ -1,0 +1,65 @@
+//===- Pipelines.cpp - qk-norm-pipeline -----------------------------------===//
+
+#include "qk/Pipelines/Pipelines.h"
+#include "qk/Conversion/Passes.h"
+#include "qk/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void qk::buildQKNormPipeline(OpPassManager &pm,
+                             const QKNormPipelineOptions &options) {
+  pm.addPass(createQKRaiseRMSNorm());
+  pm.addPass(createQKFuseStridedQKNorm());
+
+  // Function arguments keep fully dynamic layouts (the upstream default),
+  // so strided q/k/v views reach callees such as the attention kernel
+  // without a copy; the C entry point reads the strides from the
+  // descriptors either way.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Temporaries are freed; a result that aliases an argument is returned
+  // as a clone (MLIR's ownership model for returned buffers).
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+
+  if (options.target == NormTarget::Cpu)
+    pm.addPass(createQKDecompose());
+  else
+    pm.addPass(createQKLowerToKernelCall());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (!options.lowerToLLVM)
+    return;
+
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  if (options.cInterface)
+    pm.addPass(createQKEmitCInterface());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void qk::registerQKNormPipeline() {
+  PassPipelineRegistration<QKNormPipelineOptions>(
+      "qk-norm-pipeline",
+      "QK norm end to end: raise, fuse, bufferize, lower the qk ops for "
+      "target=cpu (loops) or target=cuda (runtime calls), then to LLVM",
+      buildQKNormPipeline);
+}
