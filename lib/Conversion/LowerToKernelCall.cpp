@@ -227,11 +227,24 @@ FailureOr<func::FuncOp> getOrDeclareEntryPoint(Operation *op, ModuleOp module,
   return func;
 }
 
-/// The op's location as a C string, for the runtime's error report.
+/// The op's location as "file:line:col" (the first file location inside a
+/// fused or call-site location), for the runtime's error report.
 std::string siteString(Location loc) {
   std::string s;
   llvm::raw_string_ostream os(s);
-  loc.print(os);
+  FileLineColLoc file;
+  loc->walk([&](Location inner) {
+    if (auto f = dyn_cast<FileLineColLoc>(inner)) {
+      file = f;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (file)
+    os << file.getFilename().getValue() << ":" << file.getLine() << ":"
+       << file.getColumn();
+  else
+    loc.print(os);
   return s;
 }
 

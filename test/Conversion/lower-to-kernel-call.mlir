@@ -1,0 +1,121 @@
+// RUN: qk-opt %s --qk-lower-to-kernel-call --canonicalize --cse | FileCheck %s
+// RUN: qk-opt %s --qk-lower-to-kernel-call | FileCheck %s --check-prefix=DECL
+
+// Entry points are declared once, private, with a C interface, and the
+// error reporter once without.
+// DECL-DAG: func.func private @qk_fused_rms_norm_bf16_r2({{.*}}) -> i32 attributes {llvm.emit_c_interface}
+// DECL-DAG: func.func private @qk_report_error(i32, !llvm.ptr){{$}}
+// DECL-DAG: llvm.mlir.global internal constant @__qk_site_0("{{.*}}lower-to-kernel-call.mlir:[[#]]:3\00")
+
+// Qwen3 layout: a [T, C] buffer passes as its own view (in = out), one call
+// for both ranges, each with its weight and scalars, default stream.
+// CHECK-LABEL: func.func @fused_2d_two_weights(
+// CHECK-SAME: %[[QKV:.*]]: memref<?x6144xbf16>, %[[WQ:.*]]: memref<128xbf16>, %[[WK:.*]]: memref<128xbf16>)
+// CHECK-DAG: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK-DAG: %[[V:.*]] = memref.cast %[[QKV]] : memref<?x6144xbf16> to memref<?x?xbf16, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[W0:.*]] = memref.cast %[[WQ]] : memref<128xbf16> to memref<?xbf16, strided<[?], offset: ?>>
+// CHECK-DAG: %[[W1:.*]] = memref.cast %[[WK]] : memref<128xbf16> to memref<?xbf16, strided<[?], offset: ?>>
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[C128:.*]] = arith.constant 128 : i64
+// CHECK-DAG: %[[C4096:.*]] = arith.constant 4096 : i64
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK-DAG: %[[EPS:.*]] = arith.constant 9.99999997E-7 : f32
+// CHECK-DAG: %[[OFF:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[BEFORE:.*]] = arith.constant 1 : i32
+// CHECK: %[[S:.*]] = call @qk_fused_rms_norm_bf16_r2(%[[V]], %[[V]], %[[W0]], %[[C0]], %[[C32]], %[[C128]], %[[C128]], %[[EPS]], %[[OFF]], %[[BEFORE]], %[[W1]], %[[C4096]], %[[C8]], %[[C128]], %[[C128]], %[[EPS]], %[[OFF]], %[[BEFORE]], %[[NULL]])
+// CHECK: %[[FAILED:.*]] = arith.cmpi ne, %[[S]]
+// CHECK: scf.if %[[FAILED]]
+// CHECK: func.call @qk_report_error(%[[S]],
+// CHECK: cf.assert {{.*}}"qk.fused_qk_norm: runtime call @qk_fused_rms_norm_bf16_r2 failed"
+// CHECK-NOT: qk.fused_qk_norm outs
+// CHECK: return
+func.func @fused_2d_two_weights(%qkv: memref<?x6144xbf16>, %wq: memref<128xbf16>, %wk: memref<128xbf16>) {
+  qk.fused_qk_norm ins(%wq, %wk : memref<128xbf16>, memref<128xbf16>) outs(%qkv : memref<?x6144xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 32, group_size = 128, epsilon = 1.0e-06, weight = 0, rounding = before_weight>, #qk.range<column_offset = 4096, num_groups = 8, group_size = 128, epsilon = 1.0e-06, weight = 1, rounding = before_weight>]
+  return
+}
+
+// [T, H, D] with a dynamic head stride: one view over the heads, ranges
+// start at head * stride and groups are one head stride apart (interleaved
+// layouts need no copy). No weights: zero-size views.
+// CHECK-LABEL: func.func @fused_3d_heads(
+// CHECK: %{{.*}}, %[[OFFSET:.*]], %[[SIZES:.*]]:3, %[[STRIDES:.*]]:3 = memref.extract_strided_metadata
+// CHECK: %[[SPAN:.*]] = arith.muli %[[STRIDES]]#1, %{{.*}} : index
+// CHECK: %[[COLS:.*]] = arith.addi %[[SPAN]], %{{.*}} : index
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [%[[OFFSET]]], sizes: [%[[SIZES]]#0, %[[COLS]]], strides: [%[[STRIDES]]#0, 1]
+// CHECK: %[[HS:.*]] = arith.index_cast %[[STRIDES]]#1 : index to i64
+// CHECK: %[[K0:.*]] = arith.muli %[[HS]], %{{.*}} : i64
+// CHECK: memref.alloca() : memref<0xf16>
+// CHECK: memref.alloca() : memref<0xf16>
+// CHECK: call @qk_fused_rms_norm_f16_r2(%[[V:.*]], %[[V]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[HS]], {{.*}}, %[[K0]], %{{.*}}, %{{.*}}, %[[HS]],
+// CHECK-NOT: cf.assert {{.*}}head stride
+func.func @fused_3d_heads(%qkv: memref<?x48x128xf16, strided<[?, ?, 1], offset: ?>>) {
+  qk.fused_qk_norm outs(%qkv : memref<?x48x128xf16, strided<[?, ?, 1], offset: ?>>) ranges [#qk.range<column_offset = 0, num_groups = 40, group_size = 128, epsilon = 1.0e-05>, #qk.range<column_offset = 5120, num_groups = 8, group_size = 128, epsilon = 1.0e-05>]
+  return
+}
+
+// A group of several heads of a [T, H, D] buffer is one contiguous run only
+// when heads are packed: a dynamic head stride is checked at run time.
+// CHECK-LABEL: func.func @fused_3d_full_width(
+// CHECK: %[[HS:.*]] = arith.index_cast %{{.*}}#1 : index to i64
+// CHECK: %[[PACKED:.*]] = arith.cmpi eq, %[[HS]], %{{.*}} : i64
+// CHECK: cf.assert %[[PACKED]], "qk.fused_qk_norm: a multi-head group needs a qkv head stride equal to head_dim"
+// CHECK: call @qk_fused_rms_norm_f32_r1(
+func.func @fused_3d_full_width(%qkv: memref<?x3x64xf32, strided<[?, ?, 1], offset: ?>>, %w: memref<128xf32>) {
+  qk.fused_qk_norm ins(%w : memref<128xf32>) outs(%qkv : memref<?x3x64xf32, strided<[?, ?, 1], offset: ?>>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 128, epsilon = 1.0e-06, weight = 0>]
+  return
+}
+
+// bf16 activations with one f32 and one bf16 weight: one call per weight
+// element type (the ranges are disjoint, so the split is exact).
+// CHECK-LABEL: func.func @fused_mixed_weight_types(
+// CHECK: call @qk_fused_rms_norm_bf16_r1(
+// CHECK: call @qk_fused_rms_norm_bf16_wf32_r1(
+// CHECK-NOT: = call @qk_fused_rms_norm
+func.func @fused_mixed_weight_types(%qkv: memref<?x512xbf16>, %wq: memref<128xf32>, %wk: memref<128xbf16>) {
+  qk.fused_qk_norm ins(%wq, %wk : memref<128xf32>, memref<128xbf16>) outs(%qkv : memref<?x512xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 128, epsilon = 1.0e-06, weight = 0>, #qk.range<column_offset = 256, num_groups = 1, group_size = 128, epsilon = 1.0e-06, weight = 1, weight_offset = 1.0>]
+  return
+}
+
+// A qk.rms_norm left alone by the fuser: input and output are different
+// views; one range of one group of D columns per row.
+// CHECK-LABEL: func.func @rms_norm_out_of_place(
+// CHECK-SAME: %[[X:.*]]: memref<?x128xf16, strided<[?, 1], offset: ?>>, %[[Y:.*]]: memref<?x128xf16>)
+// CHECK-DAG: %[[IN:.*]] = memref.cast %[[X]]
+// CHECK-DAG: %[[OUT:.*]] = memref.cast %[[Y]]
+// CHECK: call @qk_fused_rms_norm_f16_r1(%[[IN]], %[[OUT]],
+// CHECK-NOT: qk.rms_norm ins
+func.func @rms_norm_out_of_place(%x: memref<?x128xf16, strided<[?, 1], offset: ?>>, %y: memref<?x128xf16>) {
+  qk.rms_norm ins(%x : memref<?x128xf16, strided<[?, 1], offset: ?>>) outs(%y : memref<?x128xf16>) epsilon(1.0e-06)
+  return
+}
+
+// [A, B, D] input: A tokens of B groups, dimension-1 stride apart; the
+// output view keeps its own offset (64).
+// CHECK-LABEL: func.func @rms_norm_3d(
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [4, 960], strides: [1024, 1]
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [64], sizes: [4, 960], strides: [1024, 1]
+// CHECK: call @qk_fused_rms_norm_bf16_r1(
+func.func @rms_norm_3d(%x: memref<4x8x64xbf16, strided<[1024, 128, 1]>>, %w: memref<64xbf16>, %y: memref<4x8x64xbf16, strided<[1024, 128, 1], offset: 64>>) {
+  qk.rms_norm ins(%x : memref<4x8x64xbf16, strided<[1024, 128, 1]>>) weight(%w : memref<64xbf16>) outs(%y : memref<4x8x64xbf16, strided<[1024, 128, 1], offset: 64>>) epsilon(1.0e-06)
+  return
+}
+
+// Rank 4 with an identity layout: the leading dimensions fold into tokens.
+// CHECK-LABEL: func.func @rms_norm_4d(
+// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0, 1], [2], [3]] : memref<2x3x4x64xf32> into memref<6x4x64xf32>
+// CHECK: call @qk_fused_rms_norm_f32_r1(
+func.func @rms_norm_4d(%x: memref<2x3x4x64xf32>, %y: memref<2x3x4x64xf32>) {
+  qk.rms_norm ins(%x : memref<2x3x4x64xf32>) outs(%y : memref<2x3x4x64xf32>) epsilon(1.0e-06)
+  return
+}
+
+// The host framework's stream: the {qk.stream} argument is the last operand.
+// CHECK-LABEL: func.func @stream_argument(
+// CHECK-SAME: %[[STREAM:[^:]*]]: !llvm.ptr {qk.stream})
+// CHECK-NOT: llvm.mlir.zero
+// CHECK: call @qk_fused_rms_norm_f32_r1({{.*}}, %[[STREAM]])
+func.func @stream_argument(%qkv: memref<?x256xf32>, %s: !llvm.ptr {qk.stream}) {
+  qk.fused_qk_norm outs(%qkv : memref<?x256xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 128, epsilon = 1.0e-06>]
+  return
+}
