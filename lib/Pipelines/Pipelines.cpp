@@ -30,8 +30,10 @@ void qk::buildQKNormPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   // Temporaries are freed; a result that aliases an argument is returned
   // as a clone (MLIR's ownership model for returned buffers).
-  bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  if (options.bufferDeallocation) {
+    bufferization::buildBufferDeallocationPipeline(pm);
+    pm.addPass(createConvertBufferizationToMemRefPass());
+  }
 
   if (options.target == NormTarget::Cpu)
     pm.addPass(createQKDecompose());

@@ -37,6 +37,12 @@ struct QKNormPipelineOptions
       llvm::cl::desc("Lower to the LLVM dialect (false: stop after the qk "
                      "lowering, on memrefs, to inspect it)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> bufferDeallocation{
+      *this, "buffer-deallocation",
+      llvm::cl::desc("Free temporaries (MLIR's ownership-based deallocation; "
+                     "returned views of arguments then become clones). "
+                     "false: no frees, no clones; the host owns all memory"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> cInterface{
       *this, "c-interface",
       llvm::cl::desc("Give public functions a _mlir_ciface_ entry point"),
