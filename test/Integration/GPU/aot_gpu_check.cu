@@ -8,11 +8,12 @@
 //                 with libqk_runtime_cuda.so, run on DEVICE buffers;
 //   <model>_cpu   target=cpu:  loops, run on host buffers (the reference).
 // For T in {1, 7, 300, 4099}: the same qkv and weights go to both; the
-// device qkv after the call must equal the CPU pipeline's qkv: q/k columns
-// within one bf16 ulp, v columns and the padding of a row stride larger
-// than C bit for bit (poisoned-free check: the host reference never writes
-// them, the device must not either), and both must return the same view
-// descriptors (offsets/strides into qkv). Exit 0 iff all pass.
+// device qkv after the call must match the CPU pipeline's qkv: q/k columns
+// within one bf16 ulp (plus, for Qwen3's round-before-weight, one ulp of
+// x_hat times |w|: the two may round x_hat to different neighbours near a
+// tie), v columns, the row padding of a row stride larger than C and the
+// elements before the view bit for bit, and both must return the same view
+// descriptors (offsets/strides into their qkv). Exit 0 iff all pass.
 //
 //===----------------------------------------------------------------------===//
 
@@ -128,20 +129,43 @@ int runCase(const Model &m, int64_t tokens, unsigned seed) {
   CUDA_OK(cudaFree(dwq));
   CUDA_OK(cudaFree(dwk));
 
-  int64_t bad = 0, exact = 0, normalised = 0;
+  // Tolerance: one bf16 ulp of the CPU value; with the Hugging Face
+  // rounding (Qwen3: round x_hat, then multiply by the weight and round
+  // again) also one ulp of x_hat times |w|, because the two fp32 x_hat may
+  // round to different bf16 neighbours near a tie (as in TestSupport.h).
+  auto ulp = [](double v) {
+    return v == 0 ? std::ldexp(1.0, -133) : std::ldexp(1.0, std::ilogb(v) - 7);
+  };
+  int64_t bad = 0, exact = 0, normalised = 0, beyondOneUlp = 0;
   const int64_t qkEnd = (m.hq + m.hkv) * m.d;
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t g = 0; g < m.hq + m.hkv; ++g) {
+      const int64_t base = offset + t * stride + g * m.d;
+      double ms = 0;
+      for (int64_t i = 0; i < m.d; ++i)
+        ms += double(bf16ToFloat(original[base + i])) * bf16ToFloat(original[base + i]);
+      const double r = 1.0 / std::sqrt(ms / double(m.d) + 1e-6);
+      for (int64_t i = 0; i < m.d; ++i) {
+        ++normalised;
+        const float c = bf16ToFloat(host[base + i]), gv = bf16ToFloat(device[base + i]);
+        exact += host[base + i] == device[base + i];
+        double bound = ulp(c);
+        if (m.weights) {
+          const std::vector<uint16_t> &w = g < m.hq ? wq : wk;
+          bound += ulp(bf16ToFloat(original[base + i]) * r) *
+                   std::fabs(bf16ToFloat(w[i]));
+        }
+        const double err = std::fabs(double(gv) - double(c));
+        beyondOneUlp += err > ulp(c);
+        bad += !(err <= bound);
+      }
+    }
+  }
+  // Everything else (v, row padding, the prefix) untouched by both.
   for (size_t i = 0; i < host.size(); ++i) {
     int64_t col = i < size_t(offset) ? -1 : int64_t(i - offset) % stride;
-    bool inQK = col >= 0 && col < qkEnd;
-    if (!inQK) { // v, padding, the prefix: untouched by both
+    if (col < 0 || col >= qkEnd)
       bad += device[i] != original[i] || host[i] != original[i];
-      continue;
-    }
-    ++normalised;
-    float c = bf16ToFloat(host[i]), g = bf16ToFloat(device[i]);
-    exact += host[i] == device[i];
-    bad += !(std::fabs(g - c) <= std::ldexp(std::fabs(c), -7)) ||
-           host[i] == original[i] && device[i] != original[i];
   }
   // The returned views: same offsets/strides into their own qkv buffer.
   const Memref3D *hv[3] = {&cpu.q, &cpu.k, &cpu.v}, *gv[3] = {&gpu.q, &gpu.k, &gpu.v};
@@ -152,10 +176,11 @@ int runCase(const Model &m, int64_t tokens, unsigned seed) {
            hv[r]->aligned != (void *)host.data() || gv[r]->aligned != (void *)dqkv;
   }
   std::printf("%s %s T=%lld: %lld q/k values, %lld bit-identical to the CPU "
-              "pipeline, others within 1 bf16 ulp; v/padding untouched; "
-              "views agree; %lld mismatches\n",
+              "pipeline, %lld more than 1 ulp apart (within the bound); "
+              "v/padding untouched; views agree; %lld mismatches\n",
               bad ? "FAIL" : "PASS", m.name, (long long)tokens,
-              (long long)normalised, (long long)exact, (long long)bad);
+              (long long)normalised, (long long)exact, (long long)beyondOneUlp,
+              (long long)bad);
   return bad ? 1 : 0;
 }
 
