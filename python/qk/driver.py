@@ -1,0 +1,325 @@
+"""Runs qk-opt on MLIR and returns the IR, the remarks and the statistics as Python objects.
+
+    result = qk.compile(ir_or_module, target="tensor")
+    result.ir                 # the output IR (text)
+    result.remarks            # [Remark(kind="Passed", name="Fused", pass_name=..., message=..., location=...)]
+    result.fused              # the Passed/Fused remarks, one per fused site
+    result.missed             # every Missed remark (the reason a norm was not raised or fused)
+    result.statistics         # {"qk-raise-rms-norm": {"raised": 2, "rejected": 0}, ...}
+
+Diagnostics (errors) of qk-opt become a `QKCompileError` that carries the message, the
+location (for IR emitted by `qk.frontend`, a Python file and line) and every diagnostic.
+
+Targets (the pass pipeline that runs):
+    "tensor"      --qk-raise-rms-norm --qk-fuse-strided-qk-norm            (fused IR on tensors)
+    "bufferized"  the above + --one-shot-bufferize=bufferize-function-boundaries
+    "cpu", "cuda" --qk-norm-pipeline=target=cpu|cuda                      (LLVM dialect)
+    "cpu-decompose"  the above raise + fuse, --qk-decompose, then the upstream CPU lowering of
+                  docs/python.md (LLVM dialect, no runtime calls: the fused op as linalg loops)
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+from . import _discovery
+
+RAISE_FUSE = ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"]
+
+# The upstream lowering of docs/mlir22-notes (shared/background): what mlir-runner runs on the CPU.
+UPSTREAM_CPU_LOWERING = [
+    "--one-shot-bufferize=bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map",
+    "--buffer-deallocation-pipeline",
+    "--convert-linalg-to-loops",
+    "--expand-strided-metadata",
+    "--lower-affine",
+    "--convert-scf-to-cf",
+    "--convert-math-to-llvm",
+    "--arith-expand",
+    "--finalize-memref-to-llvm",
+    "--convert-arith-to-llvm",
+    "--convert-cf-to-llvm",
+    "--convert-func-to-llvm",
+    "--reconcile-unrealized-casts",
+]
+
+TARGETS = ("tensor", "bufferized", "cpu", "cuda", "cpu-decompose")
+
+
+class QKCompileError(RuntimeError):
+    """qk-opt reported an error. `.message`, `.location` (a Location or None) and `.diagnostics`
+    (every Diagnostic qk-opt printed) describe it; `.stderr` is qk-opt's raw output."""
+
+    def __init__(self, message, location=None, diagnostics=(), stderr="", command=()):
+        self.message = message
+        self.location = location
+        self.diagnostics = list(diagnostics)
+        self.stderr = stderr
+        self.command = list(command)
+        where = f"{location}: " if location is not None else ""
+        super().__init__(f"{where}{message}")
+
+
+class PipelineUnavailableError(QKCompileError):
+    """The requested pipeline is not registered in this qk-opt (e.g. an older build)."""
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self):
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class Diagnostic:
+    severity: str  # "error" | "warning" | "remark" | "note"
+    message: str
+    location: Optional[Location]
+    call_stack: List[Location] = field(default_factory=list)  # "called from" notes, innermost first
+    notes: List["Diagnostic"] = field(default_factory=list)
+
+
+@dataclass
+class Remark:
+    """One remark of MLIR's remark engine (mlir/IR/Remarks.h), as qk-opt prints it with
+    --remark-format=emitRemark: `[Kind] Name | Category:cat[:sub] | Remark="message"`."""
+
+    kind: str  # Passed | Missed | Analysis | Failure
+    name: str  # Raised | NotRaised | Fused | NotFused | Summary | ...
+    category: str  # e.g. qk-fuse-strided-qk-norm, qk-summary:qk-raise-rms-norm
+    message: str
+    location: Optional[Location]
+    call_stack: List[Location] = field(default_factory=list)
+    fields: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pass_name(self) -> str:
+        """The pass that emitted the remark (the sub-category of summary remarks)."""
+        return self.category.split(":", 1)[1] if ":" in self.category else self.category
+
+    @property
+    def source_location(self) -> Optional[Location]:
+        """The outermost frame: for frontend IR the line of the module's forward that called it."""
+        return self.call_stack[-1] if self.call_stack else self.location
+
+    def __str__(self):
+        return f"{self.location}: [{self.kind}] {self.name} ({self.category}): {self.message}"
+
+
+@dataclass
+class CompileResult:
+    ir: str
+    remarks: List[Remark]
+    statistics: Dict[str, Dict[str, int]]
+    diagnostics: List[Diagnostic]
+    command: List[str]
+    stderr: str
+    target: str
+
+    @property
+    def fused(self) -> List[Remark]:
+        return [r for r in self.remarks if r.kind == "Passed" and r.pass_name == "qk-fuse-strided-qk-norm"]
+
+    @property
+    def raised(self) -> List[Remark]:
+        return [r for r in self.remarks if r.kind == "Passed" and r.pass_name == "qk-raise-rms-norm"]
+
+    @property
+    def missed(self) -> List[Remark]:
+        return [r for r in self.remarks if r.kind == "Missed"]
+
+    @property
+    def analyses(self) -> List[Remark]:
+        return [r for r in self.remarks if r.kind == "Analysis" and not r.category.startswith("qk-summary")]
+
+    def count(self, op_name: str) -> int:
+        """Occurrences of an op (e.g. "memref.copy", "qk.fused_qk_norm") in the output IR."""
+        return len(re.findall(r"(?<![\w.])" + re.escape(op_name) + r"(?![\w.])", self.ir))
+
+
+_DIAG_RE = re.compile(r"^(?P<loc>.*?): (?P<sev>error|warning|remark|note): (?P<msg>.*)$")
+_LOC_RE = re.compile(r"^(?P<file>.*):(?P<line>\d+):(?P<col>\d+)$")
+_REMARK_RE = re.compile(r"^\[(?P<kind>\w+)\] (?P<name>[^|]*?)\s*(?:\|(?P<rest>.*))?$")
+_FIELD_RE = re.compile(r'\|?\s*(?P<key>[A-Za-z][\w-]*)(?P<sep>[:=])(?P<val>"(?:[^"\\]|\\.)*"|[^|]*)')
+
+
+def _parse_location(text: str) -> Optional[Location]:
+    m = _LOC_RE.match(text.strip())
+    if not m:
+        return None
+    return Location(m.group("file"), int(m.group("line")), int(m.group("col")))
+
+
+def parse_diagnostics(stderr: str) -> List[Diagnostic]:
+    """Parses MLIR's SourceMgr diagnostics; source snippet lines are skipped, notes attach to the
+    diagnostic before them ("called from" notes become its call stack)."""
+    diags: List[Diagnostic] = []
+    for line in stderr.splitlines():
+        m = _DIAG_RE.match(line)
+        if not m:
+            continue
+        loc = _parse_location(m.group("loc"))
+        sev, msg = m.group("sev"), m.group("msg")
+        if sev == "note" and diags:
+            if msg.strip() == "called from" and loc is not None:
+                diags[-1].call_stack.append(loc)
+            else:
+                diags[-1].notes.append(Diagnostic(sev, msg, loc))
+            continue
+        diags.append(Diagnostic(sev, msg, loc))
+    return diags
+
+
+def _unquote(val: str) -> str:
+    val = val.strip()
+    if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+        return bytes(val[1:-1], "utf-8").decode("unicode_escape")
+    return val
+
+
+def parse_remark(diag: Diagnostic) -> Optional[Remark]:
+    m = _REMARK_RE.match(diag.message.strip())
+    if not m:
+        return None
+    fields = {}
+    for f in _FIELD_RE.finditer(m.group("rest") or ""):
+        fields[f.group("key")] = _unquote(f.group("val"))
+    return Remark(kind=m.group("kind"), name=m.group("name").strip(),
+                  category=fields.pop("Category", ""), message=fields.pop("Remark", ""),
+                  location=diag.location, call_stack=list(diag.call_stack), fields=fields)
+
+
+_SUMMARY_PATTERNS = [
+    (re.compile(r"(\d+) RMSNorm\(s\) raised, (\d+) candidate\(s\) rejected"), ("raised", "rejected")),
+    (re.compile(r"(\d+) site\(s\) fused \((\d+) norms?\), (\d+) rejected, (\d+) with a copy kept"),
+     ("sites_fused", "norms_fused", "rejected", "copies_kept")),
+]
+
+
+def parse_summary(message: str) -> Dict[str, int]:
+    """The counts of a summary remark. Known texts map to fixed keys; any other text maps each
+    `<number> <words>` clause to a snake_case key of its words."""
+    for pattern, keys in _SUMMARY_PATTERNS:
+        m = pattern.search(message)
+        if m:
+            return {k: int(v) for k, v in zip(keys, m.groups())}
+    out = {}
+    for clause in re.split(r"[,;]", message):
+        m = re.search(r"(\d+)\s+(.*)", clause.strip())
+        if m:
+            key = re.sub(r"[^a-z0-9]+", "_", re.sub(r"\(s\)", "s", m.group(2).lower())).strip("_")
+            if key:
+                out[key] = int(m.group(1))
+    return out
+
+
+def statistics_from_remarks(remarks: Sequence[Remark]) -> Dict[str, Dict[str, int]]:
+    stats: Dict[str, Dict[str, int]] = {}
+    for r in remarks:
+        if r.category.startswith("qk-summary"):
+            d = stats.setdefault(r.pass_name, {})
+            for k, v in parse_summary(r.message).items():
+                d[k] = d.get(k, 0) + v
+    return stats
+
+
+_HELP_CACHE: Dict[str, str] = {}
+
+
+def qk_opt_help(qk_opt: Optional[str] = None) -> str:
+    exe = str(_discovery.find_qk_opt(qk_opt))
+    if exe not in _HELP_CACHE:
+        out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=False)
+        _HELP_CACHE[exe] = out.stdout + out.stderr
+    return _HELP_CACHE[exe]
+
+
+def has_pass(name: str, qk_opt: Optional[str] = None) -> bool:
+    """Whether qk-opt registers the pass or pipeline `name` (e.g. "qk-norm-pipeline")."""
+    return re.search(r"--" + re.escape(name) + r"\b", qk_opt_help(qk_opt)) is not None
+
+
+def pipeline_args(target: str, qk_opt: Optional[str] = None) -> List[str]:
+    if target == "tensor":
+        return list(RAISE_FUSE)
+    if target == "bufferized":
+        return RAISE_FUSE + ["--one-shot-bufferize=bufferize-function-boundaries"]
+    if target in ("cpu", "cuda"):
+        if not has_pass("qk-norm-pipeline", qk_opt):
+            raise PipelineUnavailableError(
+                f"this qk-opt ({_discovery.find_qk_opt(qk_opt)}) has no --qk-norm-pipeline: "
+                f"target={target!r} needs a build with the lowering (lib/Conversion)")
+        return [f"--qk-norm-pipeline=target={target}"]
+    if target == "cpu-decompose":
+        return RAISE_FUSE + ["--qk-decompose"] + UPSTREAM_CPU_LOWERING
+    raise ValueError(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
+
+
+def run_qk_opt(ir: str, args: Sequence[str], *, qk_opt: Optional[str] = None,
+               remarks: bool = True, input_name: Optional[str] = None, timeout: float = 600):
+    """Runs qk-opt on `ir` with `args`; returns (stdout, stderr, command). Raises QKCompileError
+    when qk-opt fails."""
+    exe = str(_discovery.find_qk_opt(qk_opt))
+    cmd = [exe]
+    with tempfile.TemporaryDirectory(prefix="qk-") as tmp:
+        name = input_name or "input.mlir"
+        src = Path(tmp) / os.path.basename(name)
+        src.write_text(ir)
+        cmd += [str(src), *args]
+        if remarks:
+            cmd += ["--remarks-filter=qk-.*", "--remark-format=emitRemark"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    stderr = proc.stderr.replace(str(src), name)
+    if proc.returncode != 0:
+        diags = parse_diagnostics(stderr)
+        errors = [d for d in diags if d.severity == "error"]
+        if errors:
+            first = errors[0]
+            loc = first.location
+            raise QKCompileError(first.message, loc, diags, stderr, cmd)
+        tail = stderr.strip().splitlines()[-5:]
+        raise QKCompileError(f"qk-opt exited with status {proc.returncode}: " + " | ".join(tail),
+                             None, diags, stderr, cmd)
+    return proc.stdout, stderr, cmd
+
+
+def compile(module_or_ir, target: str = "tensor", *, example_inputs=None, qk_opt: Optional[str] = None,
+            extra_args: Sequence[str] = (), remarks: bool = True, **frontend_options) -> CompileResult:
+    """Compiles MLIR text, a path to a .mlir file, a `qk.frontend.EmittedModule`, or a
+    `torch.nn.Module` (traced with `qk.frontend.to_mlir(module, example_inputs, **frontend_options)`).
+
+    target: one of "tensor", "bufferized", "cpu", "cuda", "cpu-decompose" (see the module doc).
+    extra_args are appended to qk-opt's command line (after the pipeline).
+    """
+    input_name = None
+    if isinstance(module_or_ir, Path) or (isinstance(module_or_ir, str) and module_or_ir.endswith(".mlir")
+                                          and "\n" not in module_or_ir and Path(module_or_ir).is_file()):
+        input_name = str(module_or_ir)
+        ir = Path(module_or_ir).read_text()
+    elif isinstance(module_or_ir, str):
+        ir = module_or_ir
+    elif hasattr(module_or_ir, "mlir") and hasattr(module_or_ir, "arguments"):  # EmittedModule
+        ir = module_or_ir.mlir
+        input_name = getattr(module_or_ir, "name", None)
+        input_name = f"{input_name}.mlir" if input_name else None
+    else:
+        from .frontend import to_mlir  # needs torch
+        if example_inputs is None:
+            raise TypeError("compile(module) needs example_inputs (or pass the IR / an EmittedModule)")
+        emitted = to_mlir(module_or_ir, example_inputs, **frontend_options)
+        ir = emitted.mlir
+        input_name = f"{emitted.name}.mlir"
+    args = pipeline_args(target, qk_opt) + list(extra_args)
+    out, err, cmd = run_qk_opt(ir, args, qk_opt=qk_opt, remarks=remarks, input_name=input_name)
+    diags = parse_diagnostics(err)
+    rems = [r for r in (parse_remark(d) for d in diags if d.severity == "remark") if r is not None]
+    return CompileResult(ir=out, remarks=rems, statistics=statistics_from_remarks(rems),
+                         diagnostics=diags, command=cmd, stderr=err, target=target)

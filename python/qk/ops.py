@@ -1,0 +1,347 @@
+"""The fused QK RMSNorm as a torch op, in place on views of a fused qkv buffer.
+
+    q, k, v = qkv.split([q_size, kv_size, kv_size], dim=-1)
+    qk.ops.fused_qk_rmsnorm_(q.view(T, -1, D), k.view(T, -1, D), q_norm.weight, k_norm.weight, eps)
+    # or, shaped like sglang's helper (returns q, k; normalised in place):
+    q, k = qk.ops.apply_qk_norm(q, k, q_norm, k_norm, head_dim)
+
+Registered with torch.library as `torch.ops.qk.fused_qk_rmsnorm_` (mutates q and k, returns
+nothing) and `torch.ops.qk.fused_qk_rmsnorm` (functional, returns new q and k), with fake/meta
+implementations so that torch.compile traces them and CUDA graphs capture them (the CUDA path
+only enqueues one kernel on the current stream). torch >= 2.4: `torch.library.custom_op`;
+older torch (1.13): `torch.library.Library("qk", "DEF")` with CPU, CUDA and Meta kernels.
+
+Semantics per (token, group of `head_dim` elements), for q with (q_weight, eps) and k with
+(k_weight, k_eps): fp32 statistics, x * rsqrt(mean(x^2) + eps) * (weight_offset + w), rounded to
+the activation dtype once (rounding="once", sglang/Gemma) or before the weight multiply
+(rounding="before_weight", Hugging Face Qwen3/Llama). A 2-D q [T, C] with head_dim=None is
+normalised over its full width (OLMo 2). CUDA tensors run libqk_runtime_cuda.so; CPU tensors run
+libqk_runtime_host.so, or a PyTorch reference when that library cannot be found
+(`backend_info()` says which; QK_REQUIRE_RUNTIME=1 makes the library mandatory).
+"""
+
+import os
+from typing import List, Optional, Tuple
+
+import torch
+
+from . import runtime as _rt
+from ._discovery import ToolNotFoundError
+
+__all__ = ["fused_qk_rmsnorm_", "fused_qk_rmsnorm", "apply_qk_norm", "reference_qk_rmsnorm", "backend_info",
+           "ROUNDING"]
+
+ROUNDING = {"once": _rt.ROUNDING_ONCE, "before_weight": _rt.ROUNDING_BEFORE_WEIGHT}
+_DTYPES = {torch.float32: _rt.DTYPE_F32, torch.float16: _rt.DTYPE_F16, torch.bfloat16: _rt.DTYPE_BF16}
+
+
+# -- argument checks and the geometry of one call --------------------------------------------
+
+def _group_layout(x: torch.Tensor, name: str, head_dim: int):
+    """(num_groups, group_size, group_stride) of one token row of x, in elements."""
+    if x.dim() == 2:
+        cols = x.shape[1]
+        g = head_dim or cols
+        if cols and x.stride(1) != 1:
+            raise ValueError(f"{name}: the column stride must be 1 (got {x.stride(1)})")
+        if g <= 0 or cols % g:
+            raise ValueError(f"{name}: {cols} columns are not a multiple of head_dim {g}")
+        return cols // g, g, g
+    if x.dim() == 3:
+        h, d = x.shape[1], x.shape[2]
+        if d and x.stride(2) != 1:
+            raise ValueError(f"{name}: the innermost stride must be 1 (got {x.stride(2)})")
+        g = head_dim or d
+        if g == d:
+            return h, d, (x.stride(1) if h > 1 else d)
+        if g == h * d and (h <= 1 or x.stride(1) == d):
+            return 1, g, g
+        raise ValueError(f"{name}: head_dim {g} must be the last dimension ({d}) or the whole packed row ({h * d})")
+    raise ValueError(f"{name}: expected [tokens, columns] or [tokens, heads, head_dim], got shape {tuple(x.shape)}")
+
+
+def _check_weight(w, name, dtype, device, group):
+    if w is None:
+        return
+    if not isinstance(w, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor or None")
+    if w.dim() != 1 or w.shape[0] != group:
+        raise ValueError(f"{name}: expected shape [{group}], got {tuple(w.shape)}")
+    if w.dtype not in (dtype, torch.float32):
+        raise ValueError(f"{name}: dtype {w.dtype} must be the activation dtype {dtype} or torch.float32")
+    if w.device != device:
+        raise ValueError(f"{name} is on {w.device}, the activations on {device}")
+    if w.stride(0) != 1 and w.shape[0] > 1:
+        raise ValueError(f"{name} must be contiguous")
+
+
+def _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim):
+    for t, n in ((q, "q"), (k, "k")):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{n} must be a tensor")
+        if t.dtype not in _DTYPES:
+            raise ValueError(f"{n}: dtype {t.dtype} is not supported (float32, float16, bfloat16)")
+    if q.dtype != k.dtype:
+        raise ValueError(f"q and k must have the same dtype ({q.dtype} vs {k.dtype})")
+    if q.device != k.device:
+        raise ValueError(f"q and k must be on the same device ({q.device} vs {k.device})")
+    if q.device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {q.device} is not supported (cpu, cuda)")
+    if q.shape[0] != k.shape[0]:
+        raise ValueError(f"q and k must have the same number of tokens ({q.shape[0]} vs {k.shape[0]})")
+    if rounding not in (0, 1):
+        raise ValueError("rounding must be 'once' or 'before_weight'")
+    for e, n in ((eps, "eps"), (k_eps, "k_eps")):
+        if not (e >= 0.0) or e == float("inf"):
+            raise ValueError(f"{n} must be finite and >= 0 (got {e})")
+    qg = _group_layout(q, "q", head_dim)
+    kg = _group_layout(k, "k", head_dim)
+    _check_weight(q_weight, "q_weight", q.dtype, q.device, qg[1])
+    _check_weight(k_weight, "k_weight", k.dtype, k.device, kg[1])
+    return qg, kg
+
+
+def _storage_ptr(t: torch.Tensor) -> int:
+    try:
+        return t.untyped_storage().data_ptr()
+    except AttributeError:  # torch < 2.0
+        return t.storage().data_ptr()
+
+
+def _make_range(x, layout, weight, eps, weight_offset, rounding, column_offset):
+    r = _rt.NormRange()
+    r.column_offset = column_offset
+    r.num_groups, r.group_size, r.group_stride = layout
+    r.weight = weight.data_ptr() if weight is not None else None
+    r.weight_dtype = _DTYPES[weight.dtype] if weight is not None else _DTYPES[x.dtype]
+    r.epsilon = eps
+    r.weight_offset = weight_offset
+    r.rounding = rounding
+    return r
+
+
+def plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+    """[(base tensor, token stride, [ranges])]: one call when q and k are views of one buffer with
+    the same token stride (q|k of a fused qkv), else one call each."""
+    qg, kg = _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+    es = q.element_size()
+    q_ts = q.stride(0) if q.shape[0] > 1 else q.stride(0)
+    if q.shape[0] > 0 and q.numel() and k.numel() and _storage_ptr(q) == _storage_ptr(k) and q.stride(0) == k.stride(0):
+        base = q if q.data_ptr() <= k.data_ptr() else k
+        qo = (q.data_ptr() - base.data_ptr()) // es
+        ko = (k.data_ptr() - base.data_ptr()) // es
+        ranges = [_make_range(q, qg, q_weight, eps, weight_offset, rounding, qo),
+                  _make_range(k, kg, k_weight, k_eps, weight_offset, rounding, ko)]
+        return [(base, q_ts, ranges)]
+    calls = []
+    for x, g, w, e in ((q, qg, q_weight, eps), (k, kg, k_weight, k_eps)):
+        calls.append((x, x.stride(0), [_make_range(x, g, w, e, weight_offset, rounding, 0)]))
+    return calls
+
+
+# -- backends ----------------------------------------------------------------------------------
+
+def _require_runtime() -> bool:
+    return os.environ.get("QK_REQUIRE_RUNTIME", "") not in ("", "0")
+
+
+def backend_info(device: str = "cpu") -> str:
+    """Which implementation runs for tensors on `device`: the runtime library's path, or
+    'torch reference' when no host library is found (CPU only)."""
+    kind = "cuda" if str(device).startswith("cuda") else "host"
+    try:
+        lib = _rt.load(kind)
+        return f"{lib.name}: {lib.path}"
+    except (OSError, ToolNotFoundError) as e:
+        if kind == "host" and not _require_runtime():
+            return "torch reference (libqk_runtime_host.so not found)"
+        return f"unavailable: {e}"
+
+
+def _run_inplace(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+    calls = plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+    if q.shape[0] == 0:
+        return
+    if q.is_cuda:
+        lib = _rt.load("cuda")
+        stream = torch.cuda.current_stream(q.device).cuda_stream
+        with torch.cuda.device(q.device):
+            for base, ts, ranges in calls:
+                lib.fused_rms_norm(_DTYPES[q.dtype], base.data_ptr(), ts, base.data_ptr(), ts, q.shape[0], ranges,
+                                   stream)
+        return
+    try:
+        lib = _rt.load("host")
+    except (OSError, ToolNotFoundError):
+        if _require_runtime():
+            raise
+        _reference_inplace(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+        return
+    for base, ts, ranges in calls:
+        lib.fused_rms_norm(_DTYPES[q.dtype], base.data_ptr(), ts, base.data_ptr(), ts, q.shape[0], ranges, None)
+
+
+def reference_qk_rmsnorm(x: torch.Tensor, weight: Optional[torch.Tensor], eps: float, weight_offset: float = 0.0,
+                         rounding: str = "once", head_dim: Optional[int] = None) -> torch.Tensor:
+    """The op's semantics on one tensor in PyTorch (a new tensor of x's shape and dtype)."""
+    r = ROUNDING[rounding] if isinstance(rounding, str) else rounding
+    n, g, _ = _group_layout(x, "x", head_dim or 0)
+    xf = x.reshape(x.shape[0], n, g).float()
+    ms = xf.pow(2).mean(-1, keepdim=True)
+    y = xf * torch.rsqrt(ms + eps)
+    w = (weight.float() if weight is not None else torch.ones(g, device=x.device)) + weight_offset
+    if weight is None and weight_offset == 0.0:
+        w = None
+    if r == _rt.ROUNDING_BEFORE_WEIGHT:
+        y = y.to(x.dtype).float()
+    if w is not None:
+        y = y * w
+    return y.to(x.dtype).reshape(x.shape)
+
+
+def _reference_inplace(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+    with torch.no_grad():
+        qn = reference_qk_rmsnorm(q, q_weight, eps, weight_offset, rounding, head_dim)
+        kn = reference_qk_rmsnorm(k, k_weight, k_eps, weight_offset, rounding, head_dim)
+        q.copy_(qn)
+        k.copy_(kn)
+
+
+def _run_functional(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+    _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+    q_out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    k_out = torch.empty(k.shape, dtype=k.dtype, device=k.device)
+    q_out.copy_(q)
+    k_out.copy_(k)
+    _run_inplace(q_out, k_out, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+    return q_out, k_out
+
+
+# -- registration ------------------------------------------------------------------------------
+
+_SCHEMA_ARGS = ("Tensor? q_weight, Tensor? k_weight, float eps, float k_eps, float weight_offset, "
+                "int rounding, int head_dim")
+REGISTRATION = None  # "custom_op" (torch >= 2.4) or "library" (older torch)
+_KEEP = []
+
+
+def _register():
+    global REGISTRATION
+    if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_fake"):
+        from typing import Optional as Opt  # noqa: F401 - annotations are read by custom_op
+
+        @torch.library.custom_op("qk::fused_qk_rmsnorm_", mutates_args=("q", "k"))
+        def _inplace(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.Tensor],
+                     k_weight: Optional[torch.Tensor], eps: float, k_eps: float, weight_offset: float,
+                     rounding: int, head_dim: int) -> None:
+            _run_inplace(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+
+        @_inplace.register_fake
+        def _inplace_fake(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+            _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+            return None
+
+        @torch.library.custom_op("qk::fused_qk_rmsnorm", mutates_args=())
+        def _functional(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.Tensor],
+                        k_weight: Optional[torch.Tensor], eps: float, k_eps: float, weight_offset: float,
+                        rounding: int, head_dim: int) -> Tuple[torch.Tensor, torch.Tensor]:
+            return _run_functional(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+
+        @_functional.register_fake
+        def _functional_fake(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+            _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+            return q.new_empty(q.shape), k.new_empty(k.shape)
+
+        _KEEP.extend([_inplace, _functional])
+        REGISTRATION = "custom_op"
+        return
+    lib = torch.library.Library("qk", "DEF")
+    lib.define(f"fused_qk_rmsnorm_(Tensor(a!) q, Tensor(b!) k, {_SCHEMA_ARGS}) -> ()")
+    lib.define(f"fused_qk_rmsnorm(Tensor q, Tensor k, {_SCHEMA_ARGS}) -> (Tensor, Tensor)")
+
+    def inplace_impl(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+        _run_inplace(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+
+    def inplace_meta(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+        _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+
+    def functional_impl(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+        return _run_functional(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+
+    def functional_meta(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+        _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+        return q.new_empty(q.shape), k.new_empty(k.shape)
+
+    for key in ("CPU", "CUDA"):
+        lib.impl("fused_qk_rmsnorm_", inplace_impl, key)
+        lib.impl("fused_qk_rmsnorm", functional_impl, key)
+    lib.impl("fused_qk_rmsnorm_", inplace_meta, "Meta")
+    lib.impl("fused_qk_rmsnorm", functional_meta, "Meta")
+    _KEEP.append(lib)
+    REGISTRATION = "library"
+
+
+_register()
+
+
+def _rounding_code(rounding) -> int:
+    if isinstance(rounding, str):
+        if rounding not in ROUNDING:
+            raise ValueError(f"rounding must be one of {sorted(ROUNDING)}, not {rounding!r}")
+        return ROUNDING[rounding]
+    return int(rounding)
+
+
+def fused_qk_rmsnorm_(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.Tensor] = None,
+                      k_weight: Optional[torch.Tensor] = None, eps: float = 1e-6, *, head_dim: Optional[int] = None,
+                      k_eps: Optional[float] = None, weight_offset: float = 0.0, rounding="once") -> None:
+    """Normalises q and k in place (one kernel launch when they are views of one qkv buffer).
+
+    q, k: [T, H, D] (per head; any head stride) or [T, C] (per group of head_dim columns, or the
+    whole row when head_dim is None). Weights: [group] of the activation dtype or float32, or None.
+    weight_offset: 1.0 for Gemma's (1 + w). rounding: "once" or "before_weight"."""
+    torch.ops.qk.fused_qk_rmsnorm_(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps),
+                                   float(weight_offset), _rounding_code(rounding), int(head_dim or 0))
+
+
+def fused_qk_rmsnorm(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.Tensor] = None,
+                     k_weight: Optional[torch.Tensor] = None, eps: float = 1e-6, *, head_dim: Optional[int] = None,
+                     k_eps: Optional[float] = None, weight_offset: float = 0.0,
+                     rounding="once") -> Tuple[torch.Tensor, torch.Tensor]:
+    """Functional variant: returns normalised copies (contiguous) and leaves q and k alone."""
+    return torch.ops.qk.fused_qk_rmsnorm(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps),
+                                         float(weight_offset), _rounding_code(rounding), int(head_dim or 0))
+
+
+def _norm_params(norm, name):
+    eps = getattr(norm, "variance_epsilon", None)
+    if eps is None:
+        eps = getattr(norm, "eps", None)
+    if eps is None:
+        raise ValueError(f"{name}: cannot read epsilon (no variance_epsilon or eps attribute)")
+    weight = getattr(norm, "weight", None)
+    offset = float(getattr(norm, "weight_offset", 0.0))
+    return weight, float(eps), offset
+
+
+def apply_qk_norm(q: torch.Tensor, k: torch.Tensor, q_norm, k_norm, head_dim: int, alt_stream=None,
+                  allow_inplace: bool = True, rounding: Optional[str] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """sglang's `apply_qk_norm(q, k, q_norm, k_norm, head_dim)`: q [T, Hq*D] and k [T, Hkv*D]
+    (views of qkv) are normalised per head in place; returns (q, k). Epsilon and weight come from
+    the norm modules (variance_epsilon or eps, weight, optional weight_offset = 1 for Gemma).
+    rounding defaults to "once" (sglang's kernels); pass "before_weight" for Hugging Face's
+    Qwen3/Llama order. alt_stream is accepted for call compatibility and unused (one launch).
+    allow_inplace=False returns new tensors and leaves q and k untouched."""
+    qw, q_eps, q_off = _norm_params(q_norm, "q_norm")
+    kw, k_eps, k_off = _norm_params(k_norm, "k_norm")
+    if q_off != k_off:
+        raise ValueError("q_norm and k_norm must use the same weight offset")
+    T = q.shape[0]
+    qv = q.view(T, -1, head_dim)
+    kv = k.view(T, -1, head_dim)
+    r = rounding or "once"
+    if allow_inplace:
+        fused_qk_rmsnorm_(qv, kv, qw, kw, q_eps, head_dim=head_dim, k_eps=k_eps, weight_offset=q_off, rounding=r)
+        return q, k
+    qn, kn = fused_qk_rmsnorm(qv, kv, qw, kw, q_eps, head_dim=head_dim, k_eps=k_eps, weight_offset=q_off, rounding=r)
+    return qn.view(q.shape), kn.view(k.shape)

@@ -1,0 +1,101 @@
+"""ctypes binding of the kernel library's C ABI (include/qk/Runtime/QKNormRuntime.h).
+
+    lib = qk.runtime.load("host")      # libqk_runtime_host.so; "cuda" for libqk_runtime_cuda.so
+    lib.fused_rms_norm(dtype, in_ptr, in_stride, out_ptr, out_stride, num_tokens, ranges, stream)
+
+Errors raise `RuntimeLibraryError` carrying the status and `qk_last_error_message()`.
+"""
+
+import ctypes
+import threading
+from typing import Dict, Optional, Sequence
+
+from . import _discovery
+
+ABI_VERSION = 1
+MAX_RANGES = 4
+
+DTYPE_F32, DTYPE_F16, DTYPE_BF16 = 0, 1, 2
+ROUNDING_ONCE, ROUNDING_BEFORE_WEIGHT = 0, 1
+STATUS_NAMES = {0: "ok", 1: "invalid argument", 2: "unsupported", 3: "device error"}
+
+
+class NormRange(ctypes.Structure):
+    """qk_norm_range_t"""
+    _fields_ = [
+        ("column_offset", ctypes.c_int64),
+        ("num_groups", ctypes.c_int64),
+        ("group_size", ctypes.c_int64),
+        ("group_stride", ctypes.c_int64),
+        ("weight", ctypes.c_void_p),
+        ("weight_dtype", ctypes.c_int),
+        ("epsilon", ctypes.c_float),
+        ("weight_offset", ctypes.c_float),
+        ("rounding", ctypes.c_int),
+    ]
+
+    def __repr__(self):
+        return (f"NormRange(column_offset={self.column_offset}, num_groups={self.num_groups}, "
+                f"group_size={self.group_size}, group_stride={self.group_stride}, "
+                f"weight={'set' if self.weight else None}, weight_dtype={self.weight_dtype}, "
+                f"epsilon={self.epsilon:g}, weight_offset={self.weight_offset:g}, rounding={self.rounding})")
+
+
+class RuntimeLibraryError(RuntimeError):
+    def __init__(self, status: int, message: str, runtime: str):
+        self.status = status
+        self.runtime_message = message
+        self.runtime = runtime
+        super().__init__(f"qk runtime ({runtime}): {STATUS_NAMES.get(status, f'status {status}')}: {message}")
+
+
+class RuntimeLibrary:
+    def __init__(self, path):
+        self.path = str(path)
+        self._lib = ctypes.CDLL(self.path)
+        f = self._lib.qk_fused_rms_norm
+        f.restype = ctypes.c_int
+        f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                      ctypes.c_int64, ctypes.POINTER(NormRange), ctypes.c_int32, ctypes.c_void_p]
+        self._fn = f
+        self._lib.qk_last_error_message.restype = ctypes.c_char_p
+        self._lib.qk_last_error_message.argtypes = []
+        self._lib.qk_runtime_name.restype = ctypes.c_char_p
+        self._lib.qk_runtime_name.argtypes = []
+        self.name = self._lib.qk_runtime_name().decode()
+
+    def last_error_message(self) -> str:
+        return (self._lib.qk_last_error_message() or b"").decode(errors="replace")
+
+    def fused_rms_norm(self, dtype: int, in_ptr: int, in_token_stride: int, out_ptr: int,
+                       out_token_stride: int, num_tokens: int, ranges: Sequence[NormRange],
+                       stream: Optional[int] = None) -> None:
+        n = len(ranges)
+        arr = (NormRange * max(n, 1))(*ranges)
+        status = self._fn(dtype, in_ptr or None, in_token_stride, out_ptr or None, out_token_stride, num_tokens,
+                          arr, n, stream or None)
+        if status != 0:
+            # the message is thread-local in the library and read right after the call
+            raise RuntimeLibraryError(status, self.last_error_message(), self.name)
+
+
+_LIBS: Dict[str, RuntimeLibrary] = {}
+_LOCK = threading.Lock()
+
+
+def load(kind: str, path: Optional[str] = None) -> RuntimeLibrary:
+    """The runtime library of `kind` ("host" or "cuda"), found by qk._discovery (env
+    QK_RUNTIME_HOST_LIB / QK_RUNTIME_CUDA_LIB, QK_RUNTIME_LIB_DIR, QK_BUILD_DIR, build trees)."""
+    key = f"{kind}:{path}"
+    with _LOCK:
+        if key not in _LIBS:
+            _LIBS[key] = RuntimeLibrary(_discovery.find_runtime_library(kind, path))
+        return _LIBS[key]
+
+
+def available(kind: str) -> bool:
+    try:
+        load(kind)
+        return True
+    except (OSError, _discovery.ToolNotFoundError):
+        return False
