@@ -85,7 +85,7 @@ def _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim):
         raise ValueError(f"q and k must have the same dtype ({q.dtype} vs {k.dtype})")
     if q.device != k.device:
         raise ValueError(f"q and k must be on the same device ({q.device} vs {k.device})")
-    if q.device.type not in ("cpu", "cuda"):
+    if q.device.type not in ("cpu", "cuda", "meta"):
         raise ValueError(f"device {q.device} is not supported (cpu, cuda)")
     if q.shape[0] != k.shape[0]:
         raise ValueError(f"q and k must have the same number of tokens ({q.shape[0]} vs {k.shape[0]})")
@@ -189,9 +189,8 @@ def reference_qk_rmsnorm(x: torch.Tensor, weight: Optional[torch.Tensor], eps: f
     xf = x.reshape(x.shape[0], n, g).float()
     ms = xf.pow(2).mean(-1, keepdim=True)
     y = xf * torch.rsqrt(ms + eps)
-    w = (weight.float() if weight is not None else torch.ones(g, device=x.device)) + weight_offset
-    if weight is None and weight_offset == 0.0:
-        w = None
+    # as in the C ABI: w_i = weight_offset + w[i], and 1 (no multiply) without a weight
+    w = weight.float() + weight_offset if weight is not None else None
     if r == _rt.ROUNDING_BEFORE_WEIGHT:
         y = y.to(x.dtype).float()
     if w is not None:
@@ -277,6 +276,9 @@ def _register():
         lib.impl("fused_qk_rmsnorm", functional_impl, key)
     lib.impl("fused_qk_rmsnorm_", inplace_meta, "Meta")
     lib.impl("fused_qk_rmsnorm", functional_meta, "Meta")
+    # torch 1.13 has no autograd fallthrough for custom ops on meta tensors
+    lib.impl("fused_qk_rmsnorm_", inplace_meta, "AutogradMeta")
+    lib.impl("fused_qk_rmsnorm", functional_meta, "AutogradMeta")
     _KEEP.append(lib)
     REGISTRATION = "library"
 

@@ -158,13 +158,22 @@ def to_mlir(module: nn.Module, example_inputs: Sequence[Any] = (), *, dynamic_di
     """
     if not isinstance(module, nn.Module):
         raise TypeError("to_mlir expects an nn.Module")
-    gm = trace(module)
+    import inspect as _inspect
+    try:
+        params = [p for p in _inspect.signature(module.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        sig_names = [p.name for p in params]
+    except (TypeError, ValueError):
+        sig_names = None
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        trace_values = make_inputs(example_inputs, shapes.T1, dynamic_dims, sig_names, gen)
+    gm = trace(module, trace_values)
     names = [n.name for n in gm.graph.nodes if n.op == "placeholder"]
     if len(example_inputs) != len(names):
         raise TypeError(f"{type(module).__name__}.forward takes {len(names)} inputs ({', '.join(names)}), "
                         f"{len(example_inputs)} example inputs given")
     runs = []
-    gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for t in (shapes.T1, shapes.T2):
             rec = _Recorder(gm)

@@ -47,9 +47,18 @@ def opaque(target=None, *, name: Optional[str] = None):
                 raise TypeError("opaque classes must be nn.Module subclasses")
             _OPAQUE_MODULE_TYPES[t] = callee
         else:
-            _OPAQUE_FUNCTIONS[t] = callee
-            # torch.fx.wrap works on module-level functions by name; autowrap_functions (below)
-            # covers every registered function regardless of where it is called from.
+            import functools
+
+            @functools.wraps(t)
+            def wrapper(*args, **kwargs):
+                proxies = []
+                fx.node.map_aggregate((args, kwargs), lambda a: proxies.append(a) if isinstance(a, fx.Proxy) else None)
+                if proxies:  # while tracing: one call_function node, not traced into
+                    return proxies[0].tracer.create_proxy("call_function", wrapper, args, kwargs)
+                return t(*args, **kwargs)
+
+            _OPAQUE_FUNCTIONS[wrapper] = callee
+            return wrapper
         return t
 
     if target is None:
@@ -119,8 +128,10 @@ class TraceError(RuntimeError):
 
 class QKTracer(fx.Tracer):
     def __init__(self):
-        super().__init__(autowrap_functions=tuple(_OPAQUE_FUNCTIONS))
+        super().__init__()
         self.stop_code = None
+        self.example_values = None  # the forward's inputs for one token count, for _concrete
+        self._concrete_cache = {}
         self.module_stack: List[str] = []
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
@@ -146,9 +157,61 @@ class QKTracer(fx.Tracer):
             elif tname == "chunk" and len(node.args) > 1 and isinstance(node.args[1], int):
                 n = node.args[1]
         if n is None:
+            n = self.static_length(node)
+        if n is None:
             raise TraceError(f"cannot iterate over the result of {node.format_node()} while tracing: "
                              "unpack it into a fixed number of names (a, b = ...) or index it")
         return (obj[i] for i in range(n))
+
+    def static_length(self, node):
+        """len() of a tuple-valued node (e.g. `q.shape[:-1]`: ranks do not depend on the token
+        count), from an evaluation on the example inputs; None when unknown."""
+        if self.example_values is None:
+            return None
+        try:
+            v = self._concrete(node)
+        except Exception:
+            return None
+        if isinstance(v, (tuple, list, torch.Size)) and not any(isinstance(x, fx.Proxy) for x in v):
+            return len(v)
+        return None
+
+    def _concrete(self, node):
+        """The value of a node of the graph being built, on the example inputs (with the
+        tracer's patches of nn.Module.__getattr__/__call__ lifted meanwhile)."""
+        from torch.fx import _symbolic_trace as st
+        saved = (nn.Module.__getattr__, nn.Module.__call__)
+        nn.Module.__getattr__ = st._orig_module_getattr
+        nn.Module.__call__ = st._orig_module_call
+        try:
+            return self._concrete_unpatched(node)
+        finally:
+            nn.Module.__getattr__, nn.Module.__call__ = saved
+
+    def _concrete_unpatched(self, node):
+        if node in self._concrete_cache:
+            return self._concrete_cache[node]
+        if node.op == "placeholder":
+            idx = [n for n in node.graph.nodes if n.op == "placeholder"].index(node)
+            v = self.example_values[idx]
+        elif node.op == "get_attr":
+            v = self.root
+            for part in node.target.split("."):
+                v = getattr(v, part)
+        else:
+            args = fx.node.map_arg(node.args, self._concrete_unpatched)
+            kwargs = fx.node.map_arg(node.kwargs, self._concrete_unpatched)
+            with torch.no_grad():
+                if node.op == "call_function":
+                    v = node.target(*args, **kwargs)
+                elif node.op == "call_method":
+                    v = getattr(args[0], node.target)(*args[1:], **kwargs)
+                elif node.op == "call_module":
+                    v = self.root.get_submodule(node.target)(*args, **kwargs)
+                else:
+                    raise TraceError(f"cannot evaluate {node.format_node()}")
+        self._concrete_cache[node] = v
+        return v
 
 
 def _proxy_iter(self):
@@ -168,15 +231,24 @@ def _proxy_iter(self):
     return self.tracer.iter(self)
 
 
-def trace(module: nn.Module) -> fx.GraphModule:
+def _proxy_len(self):
+    n = self.tracer.static_length(self.node) if isinstance(self.tracer, QKTracer) else None
+    if n is None:
+        raise RuntimeError(f"len() of {self.node.format_node()} is not known while tracing")
+    return n
+
+
+def trace(module: nn.Module, example_values=None) -> fx.GraphModule:
     tracer = QKTracer()
+    tracer.example_values = example_values
     tracer.stop_code = getattr(type(module).forward, "__code__", None)
-    saved = fx.Proxy.__iter__
+    saved = (fx.Proxy.__iter__, fx.Proxy.__len__)
     fx.Proxy.__iter__ = _proxy_iter
+    fx.Proxy.__len__ = _proxy_len
     try:
         graph = tracer.trace(module)
     finally:
-        fx.Proxy.__iter__ = saved
+        fx.Proxy.__iter__, fx.Proxy.__len__ = saved
     _reject_in_place(graph)
     gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
     gm.graph.eliminate_dead_code()

@@ -1,0 +1,110 @@
+"""The compiled pipeline's numbers against PyTorch eager on the CPU, for every reference model:
+module -> to_mlir -> qk-opt (--qk-norm-pipeline=target=cpu: norms as loops; target=cuda: norms as
+runtime calls, linked here with the host runtime; cpu-decompose: raise + fuse + qk-decompose +
+upstream lowering) -> mlir-translate | llc -> .so -> called with the module's weights; attention
+(opaque) calls back into the same Python function eager uses.
+
+Tolerances (|out - eager| <= atol + rtol * |eager| elementwise, and a budget of elements that may
+differ at all): f32 atol = rtol = 1e-5 (only f32 summation order differs); f16 atol = rtol = 2**-10
+(one f16 ulp) and bf16 atol = rtol = 2**-7 (one bf16 ulp), with at most 2% of the elements
+differing: every rounding step is the one eager takes, so only f32 summation order can flip a
+rounding. A wrong rounding order of the norm (the negative control below) changes far more.
+"""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import qk
+from qk import models
+from qk.frontend import make_inputs, to_mlir
+
+TOL = {torch.float32: (1e-5, 1e-5, 1.0), torch.float16: (2 ** -10, 2 ** -10, 0.02),
+       torch.bfloat16: (2 ** -7, 2 ** -7, 0.02)}
+MODELS = ["llama4_tiny", "qwen3_tiny", "gemma3_tiny", "olmo2_tiny"]
+_CACHE = {}
+
+
+def _cpu_f16_matmul():
+    try:
+        torch.ones(2, 2, dtype=torch.float16) @ torch.ones(2, 2, dtype=torch.float16)
+        return True
+    except RuntimeError:
+        return False
+
+
+def _pipeline_present():
+    return qk.has_pass("qk-norm-pipeline")
+
+
+def compiled(name, dtype, target, seed):
+    key = (name, dtype, target, seed)
+    if key not in _CACHE:
+        from qk.execute import build
+        module, inputs = models.build(name, dtype=dtype, seed=seed)
+        emitted = to_mlir(module, inputs, opaque_c_interface=True)
+        _CACHE[key] = (module, inputs, build(emitted, target=target))
+    return _CACHE[key]
+
+
+def check_close(out, ref, dtype):
+    atol, rtol, budget = TOL[dtype]
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    o, r = out.float(), ref.float()
+    bad = (o - r).abs() > atol + rtol * r.abs()
+    assert not bad.any(), f"{int(bad.sum())} elements out of tolerance, max diff {float((o - r).abs().max())}"
+    differ = (o != r).float().mean().item()
+    assert differ <= budget, f"{differ:.1%} of the elements differ (budget {budget:.0%})"
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda", "cpu-decompose"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=["f32", "bf16", "f16"])
+@pytest.mark.parametrize("name", MODELS)
+def test_pipeline_matches_eager(qk_opt, llvm_tools, name, dtype, target):
+    if dtype == torch.float16 and not _cpu_f16_matmul():
+        pytest.skip(f"torch {torch.__version__} has no f16 matmul on the CPU (eager reference)")
+    if target in ("cpu", "cuda") and not _pipeline_present():
+        pytest.skip("qk-opt has no --qk-norm-pipeline yet (lib/Conversion not built)")
+    if target == "cuda":
+        from conftest import missing
+        if not qk.runtime.available("host"):
+            missing("libqk_runtime_host.so (the runtime calls of target=cuda run on it here)")
+    seed = MODELS.index(name) + 10 * [torch.float32, torch.bfloat16, torch.float16].index(dtype)
+    module, inputs, cm = compiled(name, dtype, target, seed)
+    stats = cm.compile_result.statistics["qk-fuse-strided-qk-norm"]
+    assert stats["sites_fused"] == 1 and stats["copies_kept"] == 0
+    if target == "cuda":
+        assert "_mlir_ciface_qk_fused_rms_norm_" in cm.compile_result.ir
+    for T in (1, 7, 33):
+        x = make_inputs(inputs, T, generator=torch.Generator().manual_seed(100 + T))
+        with torch.no_grad():
+            ref = module(*x)
+        out = cm(*x)
+        check_close(out, ref, dtype)
+
+
+def test_negative_control_rounding_order_is_detected(qk_opt, llvm_tools):
+    """The bf16 check must see the norm's rounding order: eager with the weight multiplied in
+    f32 and rounded once (instead of Qwen3's round-before-weight) must fail it."""
+    target = "cpu" if _pipeline_present() else "cpu-decompose"
+    module, inputs, cm = compiled("qwen3_tiny", torch.bfloat16, target, 1)
+    x = make_inputs(inputs, 33, generator=torch.Generator().manual_seed(5))
+    out = cm(*x)
+    wrong = {}
+    for n in (module.q_norm, module.k_norm):
+        def fwd(h, self=n):
+            dt = h.dtype
+            h = h.float()
+            h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)
+            return (h * self.weight.float()).to(dt)
+        wrong[n] = fwd
+    saved = {n: n.forward for n in wrong}
+    try:
+        for n, f in wrong.items():
+            n.forward = f
+        with torch.no_grad():
+            ref_wrong = module(*x)
+    finally:
+        for n, f in saved.items():
+            n.forward = f
+    with pytest.raises(AssertionError):
+        check_close(out, ref_wrong, torch.bfloat16)
