@@ -123,7 +123,8 @@ def test_nn_rmsnorm_module(qk_opt, affine):
     q = nn.RMSNorm(16, eps=1e-6, elementwise_affine=affine, dtype=torch.bfloat16)
     k = nn.RMSNorm(16, eps=1e-6, elementwise_affine=affine, dtype=torch.bfloat16)
     e, res = compile_block(q, k)
-    w = "weight, rounding before_weight" if affine else "no weight, rounding once"
+    from qk.frontend.emitter import torch_rms_norm_rounding
+    w = f"weight, rounding {torch_rms_norm_rounding(torch.bfloat16, torch.bfloat16)}" if affine else "no weight, rounding once"
     assert [r.message for r in res.raised] == [f"raised RMSNorm to qk.rms_norm: rows of 16 bf16, epsilon 1.000000e-06, {w}"] * 2
     assert len(res.fused) == 1
 
@@ -140,6 +141,22 @@ def test_functional_rms_norm(qk_opt):
 
     e, res = compile_block(FNorm(), FNorm())
     assert len(res.raised) == 2 and len(res.fused) == 1
+
+
+@pytest.mark.skipif(not hasattr(F, "rms_norm"), reason="torch < 2.4 has no F.rms_norm")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "f16"])
+def test_rms_norm_rounding_probe_matches_eager(dtype):
+    """The rounding the frontend emits for nn.RMSNorm / F.rms_norm (which changed between torch
+    releases) reproduces this torch's eager result bit for bit."""
+    from qk.frontend.emitter import torch_rms_norm_rounding
+    from qk.ops import reference_qk_rmsnorm
+    rounding = torch_rms_norm_rounding(dtype, dtype)
+    g = torch.Generator().manual_seed(7)
+    x = (torch.randn(300, 128, generator=g) * 4).to(dtype)
+    n = nn.RMSNorm(128, eps=1e-6, dtype=dtype)
+    with torch.no_grad():
+        n.weight.copy_(1 + 0.1 * torch.randn(128, generator=g))
+        assert torch.equal(n(x), reference_qk_rmsnorm(x, n.weight, 1e-6, rounding=rounding))
 
 
 def test_dynamic_token_count_and_arguments():

@@ -34,6 +34,32 @@ _REDUCED = (torch.float16, torch.bfloat16)
 _FBITS = {torch.float16: 16, torch.bfloat16: 16, torch.float32: 32, torch.float64: 64}
 
 
+_RMS_ROUNDING: Dict[Tuple[torch.dtype, torch.dtype], str] = {}
+
+
+def torch_rms_norm_rounding(dtype: torch.dtype, weight_dtype: torch.dtype) -> str:
+    """How this torch's rms_norm rounds a reduced-precision result with a weight: "before_weight"
+    (normalise, round to the input dtype, multiply by the weight: torch 2.4's composite) or
+    "once" (multiply by the weight in f32, round once: the fused kernels of later releases).
+    Measured once per dtype pair on random data against both formulas."""
+    key = (dtype, weight_dtype)
+    if key not in _RMS_ROUNDING:
+        fn = getattr(torch, "rms_norm", None) or getattr(F, "rms_norm", None)
+        if fn is None:
+            return "before_weight"
+        g = torch.Generator().manual_seed(0)
+        x = (torch.randn(64, 64, generator=g) * 3).to(dtype)
+        w = (1 + 0.1 * torch.randn(64, generator=g)).to(weight_dtype)
+        with torch.no_grad():
+            y = fn(x, (64,), w, 1e-6)
+            xf = x.float()
+            n = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-6)
+            once = (n * w.float()).to(y.dtype)
+            before = (n.to(dtype).float() * w.float()).to(y.dtype)
+        _RMS_ROUNDING[key] = "once" if int((y != once).sum()) <= int((y != before).sum()) else "before_weight"
+    return _RMS_ROUNDING[key]
+
+
 class FrontendError(RuntimeError):
     """The module cannot be emitted; the message names the op and its source line."""
 
@@ -436,8 +462,10 @@ class Emitter:
         return self.cast(m, out_dtype)
 
     def rms_norm(self, x: TV, normalized_shape, weight: Optional[TV], eps: Optional[float], out_dtype) -> TV:
-        """torch.rms_norm's CPU composite: upcast, x * rsqrt(mean(x^2) + eps), cast back, then
-        multiply by the weight (rounding before the weight)."""
+        """torch.rms_norm: upcast, x * rsqrt(mean(x^2) + eps), then the weight. Where the result
+        is rounded to x's dtype (before the weight multiply, as torch 2.4's composite does, or
+        once after it, as later fused kernels do) is what this torch does: see
+        `torch_rms_norm_rounding`."""
         ns = list(normalized_shape) if isinstance(normalized_shape, (list, tuple, torch.Size)) else [normalized_shape]
         if len(ns) != 1:
             raise FrontendError("rms_norm over more than the last dimension is not supported", self.frame())
@@ -453,9 +481,14 @@ class Emitter:
         var = self.binary("add", ms, float(eps), ms.shape, opmath)
         r = self.unary_math(var, lambda b, v, ct: b.op(f"math.rsqrt {v}", ct), opmath)
         y = self.binary("mul", xf, r, xf.shape, opmath)
-        y = self.cast(y, x.dtype)
-        if weight is not None:
+        if weight is None:
+            return self.cast(y, out_dtype)
+        if x.dtype in _REDUCED and torch_rms_norm_rounding(x.dtype, weight.dtype) == "before_weight":
+            y = self.cast(y, x.dtype)
             y = self.binary("mul", y, weight, y.shape, out_dtype)
+            return self.cast(y, out_dtype)
+        wide = torch.float32 if out_dtype in _REDUCED else out_dtype
+        y = self.binary("mul", y, weight, y.shape, wide)
         return self.cast(y, out_dtype)
 
     def extract_slice(self, src: TV, offsets, sizes, strides, out_shape=None) -> TV:

@@ -132,7 +132,6 @@ class QKTracer(fx.Tracer):
         self.stop_code = None
         self.example_values = None  # the forward's inputs for one token count, for _concrete
         self._concrete_cache = {}
-        self.module_stack: List[str] = []
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         if opaque_name(m) is not None:
