@@ -89,7 +89,7 @@ export QK_REQUIRE_RUNTIME=1 QK_TEST_INSTALLED=1
 LOG=${QK_GPU_LOG:-$ROOT/docs/python-gpu-test-log.txt}
 cd "$BUILD_RT"
 {
-  echo "# scripts/test-python.sh --gpu, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+  echo "# scripts/test-python.sh --gpu, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit ${QK_GIT_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
   "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
   "$PY" -m pytest "$ROOT/python/tests" -p no:cacheprovider -v -rs "${PYTEST_ARGS[@]}"

@@ -108,3 +108,48 @@ def test_negative_control_rounding_order_is_detected(qk_opt, llvm_tools):
             n.forward = f
     with pytest.raises(AssertionError):
         check_close(out, ref_wrong, torch.bfloat16)
+
+
+class NormBlock(torch.nn.Module):
+    """No matmul (so f16 runs eagerly on any torch): qkv -> split -> Qwen3 q/k norms -> q, k, v
+    (three results: the executor's multi-result path)."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        from qk.models.common import RMSNorm
+        self.q_norm = RMSNorm(16, 1e-6, dtype=dtype)
+        self.k_norm = RMSNorm(16, 1e-6, dtype=dtype)
+        g = torch.Generator().manual_seed(2)
+        with torch.no_grad():
+            for n in (self.q_norm, self.k_norm):
+                n.weight.copy_(1 + 0.1 * torch.randn(16, generator=g))
+
+    def forward(self, qkv):
+        q, k, v = qkv.split([64, 32, 32], dim=-1)
+        q = self.q_norm(q.reshape(-1, 16)).view(q.shape)
+        k = self.k_norm(k.reshape(-1, 16)).view(k.shape)
+        return q * 2.0, k, v
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=["f32", "bf16", "f16"])
+def test_norm_block_all_dtypes(qk_opt, llvm_tools, dtype, target):
+    if not _pipeline_present():
+        pytest.skip("qk-opt has no --qk-norm-pipeline yet (lib/Conversion not built)")
+    if target == "cuda" and not qk.runtime.available("host"):
+        from conftest import missing
+        missing("libqk_runtime_host.so")
+    from qk.execute import build
+    from qk.frontend import TensorSpec
+    module = NormBlock(dtype).eval()
+    emitted = to_mlir(module, (TensorSpec(("T", 128), dtype),), opaque_c_interface=True)
+    cm = build(emitted, target=target)
+    assert cm.compile_result.statistics["qk-fuse-strided-qk-norm"]["sites_fused"] == 1
+    for T in (1, 9, 64):
+        x = (torch.randn(T, 128, generator=torch.Generator().manual_seed(T)) * 3).to(dtype)
+        with torch.no_grad():
+            ref = module(x)
+        out = cm(x)
+        assert isinstance(out, tuple) and len(out) == 3
+        for o, r in zip(out, ref):
+            check_close(o, r, dtype)
