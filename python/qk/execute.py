@@ -10,18 +10,17 @@ int64 strides[R]}; a function result is returned through a descriptor pointer pa
 """
 
 import ctypes
-import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
 from . import _discovery
 from .driver import compile as qk_compile
-from .frontend.emitter import EmittedModule, TV, _TensorSlot, _get_attr
-from .frontend.shapes import Sym, TensorMeta
+from .frontend.emitter import EmittedModule, _TensorSlot, _get_attr
+from .frontend.shapes import Sym
 
 _ELEM_SIZE = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2, torch.float64: 8, torch.int64: 8,
               torch.int32: 4, torch.int16: 2, torch.int8: 1, torch.uint8: 1, torch.bool: 1}

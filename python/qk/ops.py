@@ -21,7 +21,7 @@ libqk_runtime_host.so, or a PyTorch reference when that library cannot be found
 """
 
 import os
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -125,7 +125,7 @@ def plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, he
     the same token stride (q|k of a fused qkv), else one call each."""
     qg, kg = _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
     es = q.element_size()
-    q_ts = q.stride(0) if q.shape[0] > 1 else q.stride(0)
+    q_ts = q.stride(0)
     if q.shape[0] > 0 and q.numel() and k.numel() and _storage_ptr(q) == _storage_ptr(k) and q.stride(0) == k.stride(0):
         base = q if q.data_ptr() <= k.data_ptr() else k
         qo = (q.data_ptr() - base.data_ptr()) // es
@@ -227,8 +227,6 @@ _KEEP = []
 def _register():
     global REGISTRATION
     if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_fake"):
-        from typing import Optional as Opt  # noqa: F401 - annotations are read by custom_op
-
         @torch.library.custom_op("qk::fused_qk_rmsnorm_", mutates_args=("q", "k"))
         def _inplace(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.Tensor],
                      k_weight: Optional[torch.Tensor], eps: float, k_eps: float, weight_offset: float,

@@ -19,10 +19,6 @@ HAS_NN_RMSNORM = hasattr(nn, "RMSNorm")
 ALLOWED_DIALECTS = {"func", "arith", "math", "tensor", "linalg"}
 
 
-def ops_of(mlir: str):
-    return set(re.findall(r"(?:=|^)\s*([a-z_]+\.[a-z_]+)\b(?! =)", mlir, re.M)) - {"loc.", }
-
-
 def assert_upstream_only(mlir: str):
     for op in re.findall(r"^\s*(?:%[\w.#:]+ = )?([a-z_]+)\.([a-z_]+)", mlir, re.M):
         assert op[0] in ALLOWED_DIALECTS, f"op {op[0]}.{op[1]} is not in the input dialects"
@@ -90,7 +86,7 @@ class OnceNorm(nn.Module):
 
 
 def compile_block(q_norm, k_norm, dtype=torch.bfloat16):
-    m = QKBlock(q_norm, k_norm).to(dtype) if False else QKBlock(q_norm, k_norm)
+    m = QKBlock(q_norm, k_norm)
     e = fe.to_mlir(m, block_inputs(dtype))
     assert_upstream_only(e.mlir)
     return e, qk.compile(e)

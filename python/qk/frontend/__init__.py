@@ -21,8 +21,7 @@ import torch.fx as fx
 import torch.nn as nn
 
 from . import shapes
-from .emitter import (Argument, EmittedModule, Emitter, FrontendError, OpaqueCall, UnsupportedOpError,
-                      mlir_type, tensor_type)
+from .emitter import Argument, EmittedModule, Emitter, FrontendError, OpaqueCall, UnsupportedOpError
 from .shapes import Sym, TensorMeta
 from .tracer import Frame, TraceError, opaque, trace, _snake
 
@@ -121,14 +120,6 @@ def _merge_all(gm, r1, r2):
         except shapes.ShapeError as e:
             raise FrontendError(str(e), stack[0] if stack else None) from e
     return metas
-
-
-def _tensor_meta_from(v):
-    if isinstance(v, torch.Tensor):
-        return TensorMeta(tuple(v.shape), v.dtype)
-    if isinstance(v, (list, tuple)):
-        return type(v)(_tensor_meta_from(x) for x in v) if isinstance(v, list) else tuple(_tensor_meta_from(x) for x in v)
-    return v
 
 
 def _finalize_metas(metas):

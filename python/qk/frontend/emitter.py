@@ -225,7 +225,6 @@ class Emitter:
         self.consts: Dict[Tuple, str] = {}
         self.const_lines: List[str] = []
         self.prologue: List[str] = []
-        self.dim_cache: Dict[Tuple[str, int], str] = {}
         self.sym_cache: Dict[int, str] = {}
         self.arguments: List[Argument] = []
         self.arg_decls: List[str] = []
@@ -301,17 +300,6 @@ class Emitter:
         self.lines.append("  " + line)
 
     # -- dynamic sizes --------------------------------------------------------------------------
-
-    def dim_ssa(self, tv: TV, i: int) -> str:
-        d = tv.shape[i]
-        if not isinstance(d, Sym):
-            return self.index_const(d)
-        key = (tv.ssa, i)
-        if key not in self.dim_cache:
-            name = self.tmp(tv.ssa.lstrip("%").split(".")[0] + "_dim")
-            self.emit(f"{name} = tensor.dim {tv.ssa}, {self.index_const(i)} : {tv.type}")
-            self.dim_cache[key] = name
-        return self.dim_cache[key]
 
     def sym_ssa(self, s: Sym) -> str:
         if self.t_ssa is None:
@@ -945,7 +933,6 @@ def _build_handlers(em: Emitter) -> Dict[Tuple[str, Any], Callable]:
         def h(node):
             x = em.tv(node.args[0])
             m = em.out_meta()
-            x = x if x.dtype == m.dtype or m.dtype not in _FLOATS or x.dtype not in _FLOATS else x
             return em.elementwise([x], m.shape, m.dtype,
                                   m.dtype if (exact or m.dtype not in _REDUCED) else torch.float32,
                                   lambda b, v: fn_body(b, v[0], m.dtype if (exact or m.dtype not in _REDUCED) else torch.float32))
@@ -1006,9 +993,7 @@ def _build_handlers(em: Emitter) -> Dict[Tuple[str, Any], Callable]:
             x = em.tv(node.args[0])
             dim = arg(node, 1, "dim")
             keepdim = arg(node, 2, "keepdim", False)
-            if node.kwargs.get("dtype") is not None:
-                pass
-            m = em.out_meta()
+            m = em.out_meta()  # a dtype= argument shows in the result's dtype
             dims = _norm_dims(dim, x.rank)
             if kind == "mean":
                 return em.reduce_mean(x, dims, keepdim, m.dtype)
