@@ -49,34 +49,49 @@ using qk::runtime::fail;
 // Kernel parameters
 //===----------------------------------------------------------------------===//
 
-struct DevRange {
-  int64_t columnOffset;
-  int64_t groupStride;
+enum RangeFlags : int32_t {
+  kWeightF32 = 1,         // weights are f32 (else the activation type)
+  kRoundBeforeWeight = 2, // QK_ROUNDING_BEFORE_WEIGHT
+  kWeightVector = 4,      // weights 16-byte aligned: vector loads
+};
+
+template <class Off> struct DevRange {
+  Off columnOffset;
+  Off groupStride;
   const void *weight; // NULL: w = 1
   int32_t groupBase;  // index of this range's first group among all groups
-  int32_t numGroups;
   int32_t groupSize;
   float invGroupSize;
   float epsilon;
   float weightOffset;
-  int32_t weightIsF32;
-  int32_t roundBeforeWeight;
+  int32_t flags; // RangeFlags
 };
 
-struct Params {
+// The parameter block of every kernel. It lives in constant bank 0, which
+// is new (and cold) at every launch, and each 64-byte line of it that a
+// kernel touches is a dependent constant-cache miss before the first load
+// can issue. Measured on an H100 (benchmarks/qknorm_variants.cu): T = 1 took
+// 2.1 us per call with a 288-byte block of 64-bit offsets and 1.2-1.3 us
+// with the 128-byte CompactParams (32-bit offsets and index math, two
+// ranges). WideParams covers everything else: more ranges, or offsets
+// beyond 2^31 elements.
+template <int NR, class Off> struct Params {
   const void *in;
   void *out;
-  int64_t inStride;
-  int64_t outStride;
-  int64_t numTokens;
+  Off inStride;
+  Off outStride;
+  Off numTokens;
+  // Teams (or blocks) per group; worker j of a group handles token chunks
+  // j*chunksPerTeam .. (j+1)*chunksPerTeam-1 (chunks of R tokens).
+  Off chunksPerTeam;
   int32_t numRanges;
   int32_t totalGroups;
-  // Teams (or blocks) per group; team j of a group handles token chunks
-  // j*chunksPerTeam .. (j+1)*chunksPerTeam-1 (chunks of R tokens).
   int32_t teamsPerGroup;
-  int64_t chunksPerTeam;
-  DevRange ranges[QK_MAX_RANGES];
+  DevRange<Off> ranges[NR];
 };
+using CompactParams = Params<2, int32_t>;
+using WideParams = Params<QK_MAX_RANGES, int64_t>;
+static_assert(sizeof(CompactParams) <= 128, "two constant-cache lines");
 
 //===----------------------------------------------------------------------===//
 // Element access
@@ -187,23 +202,64 @@ template <class T> __device__ float roundTrip(float v) {
   return Elem<T>::toFloat(Elem<T>::fromFloat(v));
 }
 
-template <class T> __device__ float loadWeight(const DevRange &r, int64_t i) {
-  // Weights are read-only for the whole launch (they must not alias `out`),
-  // so the read-only path is safe; they are read once per worker.
-  float w = r.weightIsF32
+// One weight element (the unaligned and the loop kernels' path). Weights
+// are read-only for the whole launch (they must not alias `out`), so the
+// read-only path is safe.
+template <class T, class R>
+__device__ float loadWeight(const R &r, int64_t i) {
+  float w = (r.flags & kWeightF32)
                 ? __ldg(static_cast<const float *>(r.weight) + i)
                 : Elem<T>::toFloat(__ldg(static_cast<const T *>(r.weight) + i));
   return r.weightOffset + w;
+}
+
+// The VW weights of access `a` (elements a*VW ..): one 16-byte load of
+// activation-type weights or VW/4 of f32 weights when the range's weights
+// are aligned, else VW element loads. `valid` is false past the group's end
+// and for weight-less ranges: w = 1.
+template <class T, int VW, class R>
+__device__ void loadWeights(const R &r, int a, bool valid, float (&w)[VW]) {
+  if (!valid || !r.weight) {
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      w[k] = 1.0f;
+    return;
+  }
+  if constexpr (VW > 1) {
+    if (r.flags & kWeightVector) {
+      if (r.flags & kWeightF32) {
+        const float4 *p = static_cast<const float4 *>(r.weight) + a * (VW / 4);
+#pragma unroll
+        for (int h = 0; h < VW / 4; ++h) {
+          const float4 u = __ldg(p + h);
+          w[4 * h] = u.x, w[4 * h + 1] = u.y, w[4 * h + 2] = u.z,
+                w[4 * h + 3] = u.w;
+        }
+      } else {
+        using Raw = typename Access<T, VW>::Raw;
+        Access<T, VW>::unpack(__ldg(static_cast<const Raw *>(r.weight) + a),
+                              w);
+      }
+#pragma unroll
+      for (int k = 0; k < VW; ++k)
+        w[k] += r.weightOffset;
+      return;
+    }
+  }
+#pragma unroll
+  for (int k = 0; k < VW; ++k)
+    w[k] = loadWeight<T>(r, int64_t(a) * VW + k);
 }
 
 // The range a global group index belongs to, copied out of the parameter
 // block with static offsets only: a dynamically indexed __grid_constant__
 // access becomes a chain of dependent constant-bank loads at kernel start,
 // which is pure latency for small T.
-__device__ DevRange rangeOf(const Params &p, int g) {
-  DevRange r = p.ranges[0];
+template <int NR, class Off>
+__device__ DevRange<Off> rangeOf(const Params<NR, Off> &p, int g) {
+  DevRange<Off> r = p.ranges[0];
 #pragma unroll
-  for (int k = 1; k < QK_MAX_RANGES; ++k)
+  for (int k = 1; k < NR; ++k)
     if (k < p.numRanges && g >= p.ranges[k].groupBase)
       r = p.ranges[k];
   return r;
@@ -211,20 +267,21 @@ __device__ DevRange rangeOf(const Params &p, int g) {
 
 // What a block of a block-per-row kernel works on: its group's range, the
 // group's first column, and its tokens [tokenBegin, tokenEnd).
-struct BlockRow {
-  DevRange range;
-  int64_t column;
-  int64_t tokenBegin;
-  int64_t tokenEnd;
+template <class Off> struct BlockRow {
+  DevRange<Off> range;
+  Off column;
+  Off tokenBegin;
+  Off tokenEnd;
 };
 
-__device__ BlockRow locateBlockRow(const Params &p) {
+template <int NR, class Off>
+__device__ BlockRow<Off> locateBlockRow(const Params<NR, Off> &p) {
   const int group = int(blockIdx.x % unsigned(p.totalGroups));
-  const int64_t chunk = blockIdx.x / unsigned(p.totalGroups);
-  BlockRow b;
+  const Off chunk = Off(blockIdx.x / unsigned(p.totalGroups));
+  BlockRow<Off> b;
   b.range = rangeOf(p, group);
-  b.column = b.range.columnOffset +
-             int64_t(group - b.range.groupBase) * b.range.groupStride;
+  b.column =
+      b.range.columnOffset + Off(group - b.range.groupBase) * b.range.groupStride;
   b.tokenBegin = chunk * p.chunksPerTeam;
   b.tokenEnd = b.tokenBegin + p.chunksPerTeam;
   if (b.tokenEnd > p.numTokens)
@@ -232,13 +289,21 @@ __device__ BlockRow locateBlockRow(const Params &p) {
   return b;
 }
 
-// PDL: wait until the previous kernel in the stream has finished and its
-// writes are visible, and let the next one start launching right away (its
-// own wait keeps it from touching memory before we are done).
-__device__ void pdlEnter() {
+// Programmatic dependent launch, in two halves. Every kernel first lets the
+// next kernel in the stream start launching (its own wait keeps it from
+// touching memory before we are done), then computes its indices from the
+// parameter block -- which no earlier kernel can change -- and only then
+// waits until the previous kernel has finished and its writes are visible.
+// The index math and the parameter-block misses thus overlap the previous
+// kernel's tail. No global memory is read or written before pdlWait().
+__device__ void pdlLaunchDependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ void pdlWait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
 
@@ -252,25 +317,25 @@ __device__ float finish(float x, float inv, float w, bool roundBefore) {
 }
 
 //===----------------------------------------------------------------------===//
-// Team kernel: TEAM lanes per row, NV accesses of VW elements per lane.
+// Team kernel: TEAM lanes per row, NV accesses of VW elements per lane, R
+// rows in flight per team, BLOCK threads per block.
 //===----------------------------------------------------------------------===//
 
-template <class T, int VW, int TEAM, int NV>
-__global__ void __launch_bounds__(256)
-    teamKernel(const __grid_constant__ Params p) {
-  constexpr int R = NV >= 4 ? 1 : 4 / NV; // rows in flight per team
+template <class T, int VW, int TEAM, int NV, int R, int BLOCK, class P>
+__global__ void __launch_bounds__(BLOCK)
+    teamKernel(const __grid_constant__ P p) {
   using A = Access<T, VW>;
-  pdlEnter();
+  using Off = decltype(p.numTokens);
+  pdlLaunchDependents();
   const int lane = threadIdx.x % TEAM;
   // Grids stay far below 2^31 threads (validation caps the groups).
-  const unsigned team = (blockIdx.x * blockDim.x + threadIdx.x) / TEAM;
+  const unsigned team = (blockIdx.x * BLOCK + threadIdx.x) / TEAM;
   if (team >= unsigned(p.totalGroups) * unsigned(p.teamsPerGroup))
     return;
   const int g = int(team % unsigned(p.totalGroups));
-  const int64_t j = team / unsigned(p.totalGroups);
-  const DevRange rg = rangeOf(p, g);
-  const int64_t col =
-      rg.columnOffset + int64_t(g - rg.groupBase) * rg.groupStride;
+  const Off j = Off(team / unsigned(p.totalGroups));
+  const DevRange<Off> rg = rangeOf(p, g);
+  const Off col = rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride;
   const int nAcc = rg.groupSize / VW; // accesses per row (VW divides it)
   // Shuffles name only this team's lanes: other teams of the warp may have
   // left the token loop already.
@@ -278,41 +343,37 @@ __global__ void __launch_bounds__(256)
                                    : ((1u << TEAM) - 1u)
                                          << (threadIdx.x % 32 / TEAM * TEAM);
 
-  const bool roundBefore = rg.roundBeforeWeight != 0;
+  const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
   const T *in = static_cast<const T *>(p.in) + col;
   T *out = static_cast<T *>(p.out) + col;
 
-  const int64_t tBegin = j * p.chunksPerTeam * R;
-  int64_t tEnd = tBegin + p.chunksPerTeam * R;
+  const Off tBegin = j * p.chunksPerTeam * R;
+  Off tEnd = tBegin + p.chunksPerTeam * R;
   if (tEnd > p.numTokens)
     tEnd = p.numTokens;
   typename A::Raw raw[R][NV];
-  auto loadChunk = [&](int64_t t0) {
+  auto loadChunk = [&](Off t0) {
 #pragma unroll
     for (int i = 0; i < R; ++i)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
         const int a = lane + v * TEAM;
         raw[i][v] = (t0 + i < tEnd && a < nAcc)
-                        ? A::load(in + (t0 + i) * p.inStride + int64_t(a) * VW)
+                        ? A::load(in + (t0 + i) * p.inStride + Off(a) * VW)
                         : A::zero();
       }
   };
+  pdlWait();
   // The first rows are requested before the weights: the weights' offset
   // and conversion are ALU work that would otherwise stall on their loads
   // before the row loads are even issued, adding a memory latency to every
   // small-T call.
-  int64_t t0 = tBegin;
+  Off t0 = tBegin;
   loadChunk(t0);
   float w[NV][VW];
 #pragma unroll
-  for (int v = 0; v < NV; ++v) {
-    const int a = lane + v * TEAM;
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
-                                        : 1.0f;
-  }
+  for (int v = 0; v < NV; ++v)
+    loadWeights<T, VW>(rg, lane + v * TEAM, lane + v * TEAM < nAcc, w[v]);
   for (; t0 < tEnd; t0 += R) {
     if (t0 != tBegin)
       loadChunk(t0);
@@ -349,7 +410,7 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
           for (int k = 0; k < VW; ++k)
             y[k] = finish<T>(y[k], inv, w[v][k], roundBefore);
-          A::store(out + (t0 + i) * p.outStride + int64_t(a) * VW, y);
+          A::store(out + (t0 + i) * p.outStride + Off(a) * VW, y);
         }
       }
     }
@@ -378,43 +439,41 @@ __device__ float blockSum(float v, float (*red)[32], int parity) {
   return s;
 }
 
-template <class T, int VW, int NV>
+template <class T, int VW, int NV, class P>
 __global__ void __launch_bounds__(512)
-    blockKernel(const __grid_constant__ Params p) {
+    blockKernel(const __grid_constant__ P p) {
   using A = Access<T, VW>;
+  using Off = decltype(p.numTokens);
   __shared__ float red[2][32];
-  pdlEnter();
-  const BlockRow row = locateBlockRow(p);
-  const DevRange rg = row.range;
-  const int64_t col = row.column;
-  const int64_t tBegin = row.tokenBegin;
-  const int64_t tEnd = row.tokenEnd;
+  pdlLaunchDependents();
+  const BlockRow<Off> row = locateBlockRow(p);
+  const DevRange<Off> rg = row.range;
+  const Off tBegin = row.tokenBegin;
+  const Off tEnd = row.tokenEnd;
   const int nAcc = rg.groupSize / VW;
-  const bool roundBefore = rg.roundBeforeWeight != 0;
-  const T *in = static_cast<const T *>(p.in) + col;
-  T *out = static_cast<T *>(p.out) + col;
+  const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
+  const T *in = static_cast<const T *>(p.in) + row.column;
+  T *out = static_cast<T *>(p.out) + row.column;
   typename A::Raw raw[NV];
-  auto loadRow = [&](int64_t t) {
+  auto loadRow = [&](Off t) {
 #pragma unroll
     for (int v = 0; v < NV; ++v) {
       const int a = threadIdx.x + v * blockDim.x;
-      raw[v] =
-          a < nAcc ? A::load(in + t * p.inStride + int64_t(a) * VW) : A::zero();
+      raw[v] = a < nAcc ? A::load(in + t * p.inStride + Off(a) * VW)
+                        : A::zero();
     }
   };
+  pdlWait();
   // As in teamKernel: the first row is requested before the weights.
   loadRow(tBegin);
   float w[NV][VW];
 #pragma unroll
   for (int v = 0; v < NV; ++v) {
     const int a = threadIdx.x + v * blockDim.x;
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      w[v][k] = (rg.weight && a < nAcc) ? loadWeight<T>(rg, int64_t(a) * VW + k)
-                                        : 1.0f;
+    loadWeights<T, VW>(rg, a, a < nAcc, w[v]);
   }
   int parity = 0;
-  for (int64_t t = tBegin; t < tEnd; ++t, parity ^= 1) {
+  for (Off t = tBegin; t < tEnd; ++t, parity ^= 1) {
     if (t != tBegin)
       loadRow(t);
     float ss = 0.0f;
@@ -437,7 +496,7 @@ __global__ void __launch_bounds__(512)
 #pragma unroll
         for (int k = 0; k < VW; ++k)
           y[k] = finish<T>(y[k], inv, w[v][k], roundBefore);
-        A::store(out + t * p.outStride + int64_t(a) * VW, y);
+        A::store(out + t * p.outStride + Off(a) * VW, y);
       }
     }
   }
@@ -449,21 +508,20 @@ __global__ void __launch_bounds__(512)
 // wide rows; correctness over speed.
 //===----------------------------------------------------------------------===//
 
-template <class T>
+template <class T, class P>
 __global__ void __launch_bounds__(256)
-    loopKernel(const __grid_constant__ Params p) {
+    loopKernel(const __grid_constant__ P p) {
+  using Off = decltype(p.numTokens);
   __shared__ float red[2][32];
-  pdlEnter();
-  const BlockRow row = locateBlockRow(p);
-  const DevRange rg = row.range;
-  const int64_t col = row.column;
-  const int64_t tBegin = row.tokenBegin;
-  const int64_t tEnd = row.tokenEnd;
-  const bool roundBefore = rg.roundBeforeWeight != 0;
+  pdlLaunchDependents();
+  const BlockRow<Off> row = locateBlockRow(p);
+  const DevRange<Off> rg = row.range;
+  const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
+  pdlWait();
   int parity = 0;
-  for (int64_t t = tBegin; t < tEnd; ++t, parity ^= 1) {
-    const T *x = static_cast<const T *>(p.in) + t * p.inStride + col;
-    T *y = static_cast<T *>(p.out) + t * p.outStride + col;
+  for (Off t = row.tokenBegin; t < row.tokenEnd; ++t, parity ^= 1) {
+    const T *x = static_cast<const T *>(p.in) + t * p.inStride + row.column;
+    T *y = static_cast<T *>(p.out) + t * p.outStride + row.column;
     float ss = 0.0f;
     for (int i = threadIdx.x; i < rg.groupSize; i += blockDim.x) {
       const float v = Elem<T>::toFloat(x[i]);
@@ -547,8 +605,8 @@ qk_status_t blocksPerSm(int device, int block, int &count) {
   return QK_STATUS_OK;
 }
 
-template <auto Kernel>
-qk_status_t launch(const Params &p, int grid, int block, cudaStream_t stream) {
+template <auto Kernel, class P>
+qk_status_t launch(const P &p, int grid, int block, cudaStream_t stream) {
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(unsigned(grid));
   cfg.blockDim = dim3(unsigned(block));
@@ -583,60 +641,83 @@ int64_t gridWaves() {
 // `maxWorkers` x gridWaves() workers in total: every worker of a group gets
 // the same number of chunks, so no worker runs a longer tail than the
 // others.
-void splitWork(Params &p, int64_t units, int64_t maxWorkers) {
+template <class P> void splitWork(P &p, int64_t units, int64_t maxWorkers) {
   int64_t perGroup = maxWorkers * gridWaves() / p.totalGroups;
   if (perGroup < 1)
     perGroup = 1;
   if (perGroup > units)
     perGroup = units;
-  p.chunksPerTeam = (units + perGroup - 1) / perGroup;
-  p.teamsPerGroup = int32_t((units + p.chunksPerTeam - 1) / p.chunksPerTeam);
+  const int64_t chunks = (units + perGroup - 1) / perGroup;
+  p.chunksPerTeam = decltype(p.chunksPerTeam)(chunks);
+  p.teamsPerGroup = int32_t((units + chunks - 1) / chunks);
 }
 
-template <class T, int VW, int TEAM, int NV>
-qk_status_t launchTeam(Params &p, int device, int sms, cudaStream_t stream) {
-  constexpr int kBlock = 256;
-  constexpr int R = NV >= 4 ? 1 : 4 / NV;
+template <class T, int VW, int TEAM, int NV, int R, class P>
+qk_status_t launchTeamR(P &p, int device, int sms, cudaStream_t stream) {
+  // Measured on an H100 (benchmarks/qknorm_variants.cu): 256-thread blocks
+  // for one row in flight, 128 for two (0.5-2% faster from T = 1024 up).
+  constexpr int kBlock = R == 1 ? 256 : 128;
+  constexpr auto kernel = teamKernel<T, VW, TEAM, NV, R, kBlock, P>;
   int perSm = 0;
-  if (qk_status_t st =
-          blocksPerSm<teamKernel<T, VW, TEAM, NV>>(device, kBlock, perSm))
+  if (qk_status_t st = blocksPerSm<kernel>(device, kBlock, perSm))
     return st;
-  const int64_t teamsPerBlock = kBlock / TEAM;
-  splitWork(p, (p.numTokens + R - 1) / R, int64_t(sms) * perSm * teamsPerBlock);
+  constexpr int64_t teamsPerBlock = kBlock / TEAM;
+  splitWork(p, (int64_t(p.numTokens) + R - 1) / R,
+            int64_t(sms) * perSm * teamsPerBlock);
   const int64_t teams = int64_t(p.totalGroups) * p.teamsPerGroup;
   const int grid = int((teams + teamsPerBlock - 1) / teamsPerBlock);
-  return launch<teamKernel<T, VW, TEAM, NV>>(p, grid, kBlock, stream);
+  return launch<kernel>(p, grid, kBlock, stream);
 }
 
-template <class T, int VW, int NV>
-qk_status_t launchBlock(Params &p, int nAcc, int device, int sms,
+// Rows in flight per team: one while the GPU can hold a team for every
+// row (small T: the shortest kernel, 39 registers), else enough for 32
+// bytes of loads per lane (R = 2 for one access per lane: T >= 1024 ran
+// 1-2% faster than R = 1 or 4 on an H100).
+template <class T, int VW, int TEAM, int NV, class P>
+qk_status_t launchTeam(P &p, int device, int sms, cudaStream_t stream) {
+  constexpr int kRBig = NV >= 2 ? 1 : 2;
+  if constexpr (kRBig > 1) {
+    int perSm = 0;
+    if (qk_status_t st =
+            blocksPerSm<teamKernel<T, VW, TEAM, NV, 1, 256, P>>(device, 256,
+                                                                perSm))
+      return st;
+    const int64_t resident = int64_t(sms) * perSm * (256 / TEAM);
+    if (int64_t(p.numTokens) * p.totalGroups > resident)
+      return launchTeamR<T, VW, TEAM, NV, kRBig>(p, device, sms, stream);
+  }
+  return launchTeamR<T, VW, TEAM, NV, 1>(p, device, sms, stream);
+}
+
+template <class T, int VW, int NV, class P>
+qk_status_t launchBlock(P &p, int nAcc, int device, int sms,
                         cudaStream_t stream) {
   int block = ((nAcc + NV - 1) / NV + 31) / 32 * 32;
   if (block < 64)
     block = 64;
   int perSm = 0;
   if (qk_status_t st =
-          blocksPerSm<blockKernel<T, VW, NV>>(device, block, perSm))
+          blocksPerSm<blockKernel<T, VW, NV, P>>(device, block, perSm))
     return st;
-  splitWork(p, p.numTokens, int64_t(sms) * perSm);
+  splitWork(p, int64_t(p.numTokens), int64_t(sms) * perSm);
   const int grid = p.totalGroups * p.teamsPerGroup;
-  return launch<blockKernel<T, VW, NV>>(p, grid, block, stream);
+  return launch<blockKernel<T, VW, NV, P>>(p, grid, block, stream);
 }
 
-template <class T>
-qk_status_t launchLoop(Params &p, int device, int sms, cudaStream_t stream) {
+template <class T, class P>
+qk_status_t launchLoop(P &p, int device, int sms, cudaStream_t stream) {
   constexpr int kBlock = 256;
   int perSm = 0;
-  if (qk_status_t st = blocksPerSm<loopKernel<T>>(device, kBlock, perSm))
+  if (qk_status_t st = blocksPerSm<loopKernel<T, P>>(device, kBlock, perSm))
     return st;
-  splitWork(p, p.numTokens, int64_t(sms) * perSm);
+  splitWork(p, int64_t(p.numTokens), int64_t(sms) * perSm);
   const int grid = p.totalGroups * p.teamsPerGroup;
-  return launch<loopKernel<T>>(p, grid, kBlock, stream);
+  return launch<loopKernel<T, P>>(p, grid, kBlock, stream);
 }
 
 // Picks the kernel shape from the widest group, in units of accesses.
-template <class T, int VW>
-qk_status_t dispatch(Params &p, int64_t maxGroupSize, int device, int sms,
+template <class T, int VW, class P>
+qk_status_t dispatch(P &p, int64_t maxGroupSize, int device, int sms,
                      cudaStream_t stream) {
   const int64_t nAcc = maxGroupSize / VW;
   if (nAcc <= 8)
@@ -656,21 +737,85 @@ qk_status_t dispatch(Params &p, int64_t maxGroupSize, int device, int sms,
   return launchLoop<T>(p, device, sms, stream);
 }
 
+// QK_RUNTIME_WIDE_PARAMS=1 sends every call through WideParams (a test
+// knob: the GPU check runs its matrix once more with it).
+bool forceWideParams() {
+  static const bool force = [] {
+    const char *v = std::getenv("QK_RUNTIME_WIDE_PARAMS");
+    return v && v[0] && v[0] != '0';
+  }();
+  return force;
+}
+
+template <class P>
+P makeParams(const void *in, int64_t inStride, void *out, int64_t outStride,
+             int64_t numTokens, const qk_norm_range_t *ranges, int numRanges,
+             int64_t totalGroups) {
+  using Off = decltype(P::numTokens);
+  P p = {};
+  p.in = in;
+  p.out = out;
+  p.inStride = Off(inStride);
+  p.outStride = Off(outStride);
+  p.numTokens = Off(numTokens);
+  p.numRanges = numRanges;
+  p.totalGroups = int32_t(totalGroups);
+  int32_t base = 0;
+  for (int r = 0; r < numRanges; ++r) {
+    const qk_norm_range_t &src = ranges[r];
+    DevRange<Off> &d = p.ranges[r];
+    d.columnOffset = Off(src.column_offset);
+    d.groupStride = Off(src.group_stride);
+    d.weight = src.weight;
+    d.groupBase = base;
+    d.groupSize = int32_t(src.group_size);
+    d.invGroupSize = 1.0f / float(src.group_size);
+    d.epsilon = src.epsilon;
+    d.weightOffset = src.weight_offset;
+    d.flags = (src.weight_dtype == QK_DTYPE_F32 ? kWeightF32 : 0) |
+              (src.rounding == QK_ROUNDING_BEFORE_WEIGHT ? kRoundBeforeWeight
+                                                         : 0) |
+              (reinterpret_cast<uintptr_t>(src.weight) % 16 == 0
+                   ? kWeightVector
+                   : 0);
+    base += int32_t(src.num_groups);
+  }
+  return p;
+}
+
 template <class T>
-qk_status_t dispatchType(Params &p, const CallInfo &info,
-                         const qk_norm_range_t *ranges, int device, int sms,
+qk_status_t dispatchType(const void *in, int64_t inStride, void *out,
+                         int64_t outStride, int64_t numTokens,
+                         const qk_norm_range_t *ranges, int numRanges,
+                         const CallInfo &info, int device, int sms,
                          cudaStream_t stream) {
   constexpr int kVec = 16 / sizeof(T);
   // 16-byte accesses need every row start, and every group start inside a
   // row, on a 16-byte boundary, and whole vectors per group.
-  bool vec =
-      reinterpret_cast<uintptr_t>(p.in) % 16 == 0 &&
-      reinterpret_cast<uintptr_t>(p.out) % 16 == 0 &&
-      (p.numTokens <= 1 || (p.inStride % kVec == 0 && p.outStride % kVec == 0));
-  for (int r = 0; r < p.numRanges; ++r)
+  bool vec = reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
+             reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
+             (numTokens <= 1 || (inStride % kVec == 0 && outStride % kVec == 0));
+  for (int r = 0; r < numRanges; ++r)
     vec = vec && ranges[r].column_offset % kVec == 0 &&
           ranges[r].group_size % kVec == 0 &&
           (ranges[r].num_groups == 1 || ranges[r].group_stride % kVec == 0);
+  // Compact parameters when every element offset of the call, and every
+  // token index a worker computes, fits in 32 bits. The unaligned (scalar)
+  // path is a rare fallback and always takes the wide one.
+  const int64_t span =
+      (numTokens - 1) * (inStride > outStride ? inStride : outStride) +
+      info.rowExtent;
+  const bool compact = vec && numRanges <= 2 && !forceWideParams() &&
+                       span <= INT32_MAX && numTokens <= (int64_t(1) << 30);
+  auto args = [&](auto tag) {
+    return makeParams<decltype(tag)>(in, inStride, out, outStride, numTokens,
+                                     ranges, numRanges, info.totalGroups);
+  };
+  if (compact) {
+    CompactParams p = args(CompactParams{});
+    return dispatch<T, kVec>(p, info.maxGroupSize, device, sms, stream);
+  }
+  WideParams p = args(WideParams{});
   if (vec)
     return dispatch<T, kVec>(p, info.maxGroupSize, device, sms, stream);
   return dispatch<T, 1>(p, info.maxGroupSize, device, sms, stream);
@@ -691,32 +836,6 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
   if (num_tokens == 0)
     return QK_STATUS_OK;
 
-  Params p = {};
-  p.in = in;
-  p.out = out;
-  p.inStride = in_token_stride;
-  p.outStride = out_token_stride;
-  p.numTokens = num_tokens;
-  p.numRanges = num_ranges;
-  p.totalGroups = int32_t(info.totalGroups);
-  int32_t base = 0;
-  for (int r = 0; r < num_ranges; ++r) {
-    const qk_norm_range_t &src = ranges[r];
-    DevRange &d = p.ranges[r];
-    d.columnOffset = src.column_offset;
-    d.groupStride = src.group_stride;
-    d.weight = src.weight;
-    d.groupBase = base;
-    d.numGroups = int32_t(src.num_groups);
-    d.groupSize = int32_t(src.group_size);
-    d.invGroupSize = 1.0f / float(src.group_size);
-    d.epsilon = src.epsilon;
-    d.weightOffset = src.weight_offset;
-    d.weightIsF32 = src.weight_dtype == QK_DTYPE_F32;
-    d.roundBeforeWeight = src.rounding == QK_ROUNDING_BEFORE_WEIGHT;
-    base += d.numGroups;
-  }
-
   int device = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err != cudaSuccess)
@@ -727,11 +846,17 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   switch (dtype) {
   case QK_DTYPE_F32:
-    return dispatchType<float>(p, info, ranges, device, sms, s);
+    return dispatchType<float>(in, in_token_stride, out, out_token_stride,
+                               num_tokens, ranges, num_ranges, info, device,
+                               sms, s);
   case QK_DTYPE_F16:
-    return dispatchType<__half>(p, info, ranges, device, sms, s);
+    return dispatchType<__half>(in, in_token_stride, out, out_token_stride,
+                                num_tokens, ranges, num_ranges, info, device,
+                                sms, s);
   case QK_DTYPE_BF16:
-    return dispatchType<__nv_bfloat16>(p, info, ranges, device, sms, s);
+    return dispatchType<__nv_bfloat16>(in, in_token_stride, out,
+                                       out_token_stride, num_tokens, ranges,
+                                       num_ranges, info, device, sms, s);
   }
   return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
 }

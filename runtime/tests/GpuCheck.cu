@@ -9,7 +9,9 @@
 //   2. the same calls captured in CUDA graphs, each graph replayed on fresh
 //      data (the capture itself must not run the kernel);
 //   3. every invalid-argument path (status, message, nothing written);
-//   4. the host cost of one call (validation + launch).
+//   4. offsets beyond 2^31 elements (the 64-bit path) and a launch the
+//      driver refuses (QK_STATUS_DEVICE_ERROR, nothing written);
+//   5. the host cost of one call (validation + launch).
 // Exit status 0 iff every check passed. Usage: qk-runtime-gpu-check [-q]
 //
 //===----------------------------------------------------------------------===//
@@ -19,7 +21,10 @@
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -199,6 +204,139 @@ double hostCostUs(DeviceBackend &be, int64_t tokens) {
   return best;
 }
 
+// Element offsets beyond 2^31: three bf16 rows 2^30 + 256 elements apart
+// (a 4 GiB span) take the 64-bit parameter path; 32-bit offsets would
+// wrap and write elsewhere. Only the rows are uploaded and checked (the
+// rest of the buffer is never read), each followed by 64 guard elements
+// that must stay bitwise unchanged.
+bool checkLargeOffsets(DeviceBackend &be) {
+  using namespace qktest;
+  const qk_dtype_t d = QK_DTYPE_BF16;
+  const int64_t D = 128, hq = 4, T = 3, stride = (int64_t(1) << 30) + 256;
+  const int64_t extent = (hq + 1) * D, guard = 64, rowElems = extent + guard;
+  const size_t bytes = size_t(((T - 1) * stride + rowElems) * 2);
+  void *buf = be.alloc(bytes);
+  void *w = be.alloc(D * 2);
+  if (!buf || !w) {
+    std::printf("FAIL large offsets: cannot allocate %.1f GiB\n",
+                double(bytes) / (1 << 30));
+    return false;
+  }
+  std::vector<uint8_t> hw(D * 2);
+  for (int64_t i = 0; i < D; ++i)
+    setBits(d, hw, 0, i, encodeExact(d, roundTo(d, 0.5 + uniform(3, i))));
+  std::vector<std::vector<uint8_t>> rows(T, std::vector<uint8_t>(rowElems * 2));
+  bool ok = be.upload(w, hw.data(), hw.size());
+  for (int64_t t = 0; ok && t < T; ++t) {
+    for (int64_t i = 0; i < rowElems; ++i)
+      setBits(d, rows[t], 0, i,
+              encodeExact(d, roundTo(d, 4.0 * uniform(11 + t, i))));
+    ok = be.upload(static_cast<uint16_t *>(buf) + t * stride, rows[t].data(),
+                   rows[t].size());
+  }
+  qk_norm_range_t r[2] = {};
+  r[0].num_groups = hq;
+  r[0].group_size = r[0].group_stride = D;
+  r[0].weight = w;
+  r[0].weight_dtype = d;
+  r[0].epsilon = 1e-6f;
+  r[1] = r[0];
+  r[1].column_offset = hq * D;
+  r[1].num_groups = 1;
+  r[1].weight = nullptr;
+  qk_status_t st = ok ? be.call(d, buf, stride, buf, stride, T, r, 2)
+                      : QK_STATUS_DEVICE_ERROR;
+  double worst = 0.0;
+  int64_t guardChanged = 0;
+  for (int64_t t = 0; ok && st == QK_STATUS_OK && t < T; ++t) {
+    std::vector<uint8_t> out(rowElems * 2);
+    ok = be.download(out.data(), static_cast<uint16_t *>(buf) + t * stride,
+                     out.size());
+    for (int64_t g = 0; ok && g <= hq; ++g) {
+      double ss = 0.0;
+      for (int64_t i = 0; i < D; ++i) {
+        const double x = decode(d, getBits(d, rows[t], 0, g * D + i));
+        ss += x * x;
+      }
+      const double inv = 1.0 / std::sqrt(ss / D + 1e-6);
+      for (int64_t i = 0; i < D; ++i) {
+        const double x = decode(d, getBits(d, rows[t], 0, g * D + i));
+        const double wv = g < hq ? decode(d, getBits(d, hw, 0, i)) : 1.0;
+        const double ref = x * inv * wv;
+        const double y = decode(d, getBits(d, out, 0, g * D + i));
+        worst = std::max(worst, std::fabs(y - ref) / ulpOf(d, ref));
+      }
+    }
+    for (int64_t i = extent; i < rowElems; ++i)
+      guardChanged += getBits(d, out, 0, i) != getBits(d, rows[t], 0, i);
+  }
+  be.release(buf);
+  be.release(w);
+  // Within one bf16 ulp of the float64 value (the round-once bound plus
+  // fp32 accumulation), as in the case matrix.
+  const bool pass = ok && st == QK_STATUS_OK && worst <= 1.0 && !guardChanged;
+  std::printf("%s large offsets (bf16, 3 rows 2^30+256 elements apart): "
+              "status %d, worst %.3f ulp, %lld guard elements changed\n",
+              pass ? "PASS" : "FAIL", int(st), worst,
+              (long long)guardChanged);
+  return pass;
+}
+
+// A launch the driver refuses surfaces as QK_STATUS_DEVICE_ERROR with the
+// driver's message, leaves the context usable, and writes nothing: a
+// launch into the legacy stream while a blocking stream captures is such a
+// launch (cudaErrorStreamCaptureImplicit: the legacy stream would depend on
+// the capturing one).
+bool checkDeviceError(DeviceBackend &be) {
+  const int64_t D = 128, W = 3 * D;
+  std::vector<uint16_t> h(W, 0x3f80); // bf16 1.0
+  void *buf = be.alloc(W * 2);
+  bool ok = buf && be.upload(buf, h.data(), W * 2);
+  qk_norm_range_t r = {};
+  r.num_groups = 2;
+  r.group_size = r.group_stride = D;
+  r.weight_dtype = QK_DTYPE_BF16;
+  r.epsilon = 1e-6f;
+  // Warm-up on the right stream fills the per-kernel caches, so the failing
+  // call below reaches the launch.
+  ok = ok && be.call(QK_DTYPE_BF16, buf, W, buf, W, 1, &r, 1) == QK_STATUS_OK;
+  for (auto &v : h)
+    v = 0x4000; // bf16 2.0: normalises to 1.0, so a write would show
+  ok = ok && be.upload(buf, h.data(), W * 2);
+  cudaStream_t blocking = nullptr;
+  ok = ok && check(cudaStreamCreate(&blocking), "cudaStreamCreate");
+  cudaGraph_t graph = nullptr;
+  qk_status_t st = QK_STATUS_OK;
+  std::string msg;
+  if (ok && check(cudaStreamBeginCapture(blocking,
+                                         cudaStreamCaptureModeGlobal),
+                  "begin capture")) {
+    st = qk_fused_rms_norm(QK_DTYPE_BF16, buf, W, buf, W, 1, &r, 1, nullptr);
+    msg = qk_last_error_message();
+    cudaStreamEndCapture(blocking, &graph); // invalidated: an error
+    if (graph)
+      cudaGraphDestroy(graph);
+    cudaGetLastError();
+  }
+  if (blocking)
+    cudaStreamDestroy(blocking);
+  std::vector<uint16_t> back(W, 0);
+  const bool usable = check(cudaDeviceSynchronize(), "sync after error") &&
+                      be.download(back.data(), buf, W * 2);
+  const bool untouched = usable && back == h;
+  const bool pass = ok && st == QK_STATUS_DEVICE_ERROR &&
+                    msg.find("kernel launch failed") != std::string::npos &&
+                    untouched;
+  std::printf("%s device error: status %d, message \"%s\", context %s, "
+              "buffer %s\n",
+              pass ? "PASS" : "FAIL", int(st), msg.c_str(),
+              usable ? "usable" : "BROKEN",
+              untouched ? "untouched" : "CHANGED");
+  if (buf)
+    be.release(buf);
+  return pass;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -275,7 +413,14 @@ int main(int argc, char **argv) {
     invalid = qktest::runInvalidArgumentTests(be);
   }
 
-  // 4. Host cost of one call.
+  // 4. 64-bit offsets and the device-error path.
+  {
+    DeviceBackend be;
+    invalid += !checkLargeOffsets(be);
+    invalid += !checkDeviceError(be);
+  }
+
+  // 5. Host cost of one call.
   {
     DeviceBackend be;
     double t1 = hostCostUs(be, 1), t8k = hostCostUs(be, 8192),
@@ -288,7 +433,8 @@ int main(int argc, char **argv) {
   }
 
   std::printf("SUMMARY: %d/%d device cases failed, %d/%d graph cases failed, "
-              "%d invalid-argument/host-cost checks failed\n",
+              "%d invalid-argument/large-offset/device-error/host-cost checks "
+              "failed\n",
               failures, total, graphFailures, graphTotal, invalid);
   return failures || graphFailures || invalid ? 1 : 0;
 }

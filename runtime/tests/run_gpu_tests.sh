@@ -17,5 +17,8 @@ status=0
 "$build/bin/qk-runtime-gpu-check" 2>&1 | tee "$log_dir/gpu-check.log" | grep -E "^(FAIL|SUMMARY|device|PASS (graphs|host))|failed" || status=1
 # The same matrix with plain launches (PDL off), failures only.
 QK_RUNTIME_DISABLE_PDL=1 "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-nopdl.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
+# Once more with every call on the 64-bit parameter block (the path of
+# more than two ranges and huge offsets), failures only.
+QK_RUNTIME_WIDE_PARAMS=1 "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-wide.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status

@@ -1,0 +1,532 @@
+//===- qknorm_variants.cu - Kernel-shape experiments for the QK-norm kernel ===//
+//
+// The experiment behind the "what limits it" section of
+// docs/kernel-performance.md: the production entry point (this file includes
+// runtime/cuda/CudaRuntime.cu) side by side with variants of its team kernel
+// that change one thing at a time -- the size of the parameter block, 32-bit
+// index math, vector weight loads, rows in flight per team, block size and
+// the number of waves -- and empty kernels with a large and a small
+// parameter block. Times are CUDA-graph replays of back-to-back calls over
+// rotating buffers (median over replays, per call), as in bench_qknorm.py.
+// Every variant's output is compared bit for bit with the production
+// kernel's before it is timed.
+//
+// Build: nvcc -O3 -std=c++17 -arch=sm_90 -Iinclude -o qkvar \
+//          benchmarks/qknorm_variants.cu runtime/common/Validate.cpp
+// Run:   ./qkvar [filter [once]]  (filter: substring of "config/T/variant";
+//        once: one call of each variant, untimed, for ncu)
+//
+//===----------------------------------------------------------------------===//
+
+#include "../runtime/cuda/CudaRuntime.cu"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#define CK(x)                                                                  \
+  do {                                                                         \
+    cudaError_t e_ = (x);                                                      \
+    if (e_ != cudaSuccess) {                                                   \
+      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__,                  \
+                   cudaGetErrorString(e_));                                    \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (0)
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Variant kernel: the production team kernel with knobs
+//===----------------------------------------------------------------------===//
+
+enum : int32_t { kWF32 = 1, kRoundBefore = 2 };
+
+template <int NR, class Off> struct VParams {
+  const void *in;
+  void *out;
+  Off inStride, outStride, numTokens, chunksPerTeam;
+  int32_t numRanges, totalGroups, teamsPerGroup;
+  struct Range {
+    Off columnOffset, groupStride;
+    const void *weight;
+    int32_t groupBase, groupSize;
+    float invGroupSize, epsilon, weightOffset;
+    int32_t flags;
+  } ranges[NR];
+};
+
+template <int NR, class Off>
+__device__ typename VParams<NR, Off>::Range vRangeOf(const VParams<NR, Off> &p,
+                                                     int g) {
+  auto r = p.ranges[0];
+#pragma unroll
+  for (int k = 1; k < NR; ++k)
+    if (k < p.numRanges && g >= p.ranges[k].groupBase)
+      r = p.ranges[k];
+  return r;
+}
+
+// Weights of one access: VW contiguous elements, one or two 16-byte loads
+// (VecW) or VW scalar loads.
+template <class T, int VW, bool VecW, class Range>
+__device__ void vLoadWeights(const Range &rg, int a, bool valid,
+                             float (&w)[VW]) {
+  if (!rg.weight || !valid) {
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      w[k] = 1.0f;
+    return;
+  }
+  if constexpr (VecW && VW == 8) {
+    if (rg.flags & kWF32) {
+      const float4 *p = static_cast<const float4 *>(rg.weight) + 2 * a;
+      float4 u = __ldg(p), v = __ldg(p + 1);
+      w[0] = u.x, w[1] = u.y, w[2] = u.z, w[3] = u.w;
+      w[4] = v.x, w[5] = v.y, w[6] = v.z, w[7] = v.w;
+    } else {
+      uint4 u = __ldg(static_cast<const uint4 *>(rg.weight) + a);
+      Access<T, 8>::unpack(u, w);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < VW; ++k)
+      w[k] = (rg.flags & kWF32)
+                 ? __ldg(static_cast<const float *>(rg.weight) + a * VW + k)
+                 : Elem<T>::toFloat(
+                       __ldg(static_cast<const T *>(rg.weight) + a * VW + k));
+  }
+#pragma unroll
+  for (int k = 0; k < VW; ++k)
+    w[k] += rg.weightOffset;
+}
+
+template <class T, int VW, int TEAM, int NV, int R, bool VecW, class P,
+          int BLOCK>
+__global__ void __launch_bounds__(BLOCK) varKernel(const __grid_constant__ P p) {
+  using A = Access<T, VW>;
+  using Off = decltype(p.numTokens);
+  pdlLaunchDependents();
+  pdlWait();
+  const int lane = threadIdx.x % TEAM;
+  const unsigned team = (blockIdx.x * BLOCK + threadIdx.x) / TEAM;
+  if (team >= unsigned(p.totalGroups) * unsigned(p.teamsPerGroup))
+    return;
+  const int g = int(team % unsigned(p.totalGroups));
+  const Off j = Off(team / unsigned(p.totalGroups));
+  const auto rg = vRangeOf(p, g);
+  const Off col = rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride;
+  const int nAcc = rg.groupSize / VW;
+  const unsigned mask = TEAM == 32 ? 0xffffffffu
+                                   : ((1u << TEAM) - 1u)
+                                         << (threadIdx.x % 32 / TEAM * TEAM);
+  const bool roundBefore = (rg.flags & kRoundBefore) != 0;
+  const T *in = static_cast<const T *>(p.in) + col;
+  T *out = static_cast<T *>(p.out) + col;
+  const Off tBegin = j * p.chunksPerTeam * R;
+  Off tEnd = tBegin + p.chunksPerTeam * R;
+  if (tEnd > p.numTokens)
+    tEnd = p.numTokens;
+  typename A::Raw raw[R][NV];
+  auto loadChunk = [&](Off t0) {
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        const int a = lane + v * TEAM;
+        raw[i][v] = (t0 + i < tEnd && a < nAcc)
+                        ? A::load(in + (t0 + i) * p.inStride + Off(a) * VW)
+                        : A::zero();
+      }
+  };
+  Off t0 = tBegin;
+  loadChunk(t0);
+  float w[NV][VW];
+#pragma unroll
+  for (int v = 0; v < NV; ++v)
+    vLoadWeights<T, VW, VecW>(rg, lane + v * TEAM, lane + v * TEAM < nAcc,
+                              w[v]);
+  for (; t0 < tEnd; t0 += R) {
+    if (t0 != tBegin)
+      loadChunk(t0);
+    float ss[R];
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+      ss[i] = 0.0f;
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        float x[VW];
+        A::unpack(raw[i][v], x);
+#pragma unroll
+        for (int k = 0; k < VW; ++k)
+          ss[i] = fmaf(x[k], x[k], ss[i]);
+      }
+    }
+#pragma unroll
+    for (int off = TEAM / 2; off > 0; off /= 2)
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+        ss[i] += __shfl_xor_sync(mask, ss[i], off, TEAM);
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+      const float inv = rsqrtf(ss[i] * rg.invGroupSize + rg.epsilon);
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        const int a = lane + v * TEAM;
+        if (t0 + i < tEnd && a < nAcc) {
+          float y[VW];
+          A::unpack(raw[i][v], y);
+#pragma unroll
+          for (int k = 0; k < VW; ++k)
+            y[k] = finish<T>(y[k], inv, w[v][k], roundBefore);
+          A::store(out + (t0 + i) * p.outStride + Off(a) * VW, y);
+        }
+      }
+    }
+  }
+}
+
+// Empty kernels: what a launch with a parameter block of this size costs
+// when the kernel reads all of it (the production kernel's range lookup
+// does) or one word of it.
+template <class P, bool ReadAll>
+__global__ void emptyKernel(const __grid_constant__ P p) {
+  pdlLaunchDependents();
+  pdlWait();
+  const int g = int(threadIdx.x);
+  int x = p.totalGroups;
+  if constexpr (ReadAll) {
+    auto r = vRangeOf(p, g);
+    x += r.groupSize + int(r.columnOffset) + r.flags;
+  }
+  if (x == -12345) // never true; keeps the reads
+    static_cast<int *>(p.out)[0] = 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Benchmark
+//===----------------------------------------------------------------------===//
+
+struct Config {
+  const char *name;
+  int hq, hkv, d;
+  bool gemma;
+};
+const Config kConfigs[] = {{"llama4_scout", 40, 8, 128, false},
+                           {"qwen3_8b", 32, 8, 128, false},
+                           {"qwen3_235b_tp8", 8, 1, 128, false},
+                           {"gemma3_27b", 32, 16, 128, true}};
+
+struct Problem {
+  const Config *cfg;
+  int64_t T, width; // width: qkv row in elements
+  int numBuf;
+  std::vector<__nv_bfloat16 *> buf;
+  __nv_bfloat16 *wq, *wk;
+  qk_norm_range_t ranges[2];
+};
+
+// A variant launches one call on buffer `b`.
+struct Variant {
+  std::string name;
+  std::function<void(Problem &, __nv_bfloat16 *, cudaStream_t)> launch;
+};
+
+template <class K, class P>
+void launchPdl(K kernel, const P &p, int grid, int block, cudaStream_t s) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(unsigned(grid));
+  cfg.blockDim = dim3(unsigned(block));
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  CK(cudaLaunchKernelEx(&cfg, kernel, p));
+}
+
+template <int NR, class Off>
+VParams<NR, Off> makeParams(Problem &pb, __nv_bfloat16 *b) {
+  VParams<NR, Off> p = {};
+  p.in = b;
+  p.out = b;
+  p.inStride = p.outStride = Off(pb.width);
+  p.numTokens = Off(pb.T);
+  p.numRanges = 2;
+  int base = 0;
+  for (int r = 0; r < 2; ++r) {
+    auto &s = pb.ranges[r];
+    auto &d = p.ranges[r];
+    d.columnOffset = Off(s.column_offset);
+    d.groupStride = Off(s.group_stride);
+    d.weight = s.weight;
+    d.groupBase = base;
+    d.groupSize = int32_t(s.group_size);
+    d.invGroupSize = 1.0f / float(s.group_size);
+    d.epsilon = s.epsilon;
+    d.weightOffset = s.weight_offset;
+    d.flags = (s.weight_dtype == QK_DTYPE_F32 ? kWF32 : 0) |
+              (s.rounding == QK_ROUNDING_BEFORE_WEIGHT ? kRoundBefore : 0);
+    base += int(s.num_groups);
+  }
+  p.totalGroups = base;
+  return p;
+}
+
+int gSms = 0;
+
+// Team kernel variant for D = 128 bf16 (VW 8, TEAM 16, NV 1).
+template <int NR, class Off, int R, bool VecW, int BLOCK>
+Variant teamVariant(std::string name, int64_t waves) {
+  return {name, [waves](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
+            auto p = makeParams<NR, Off>(pb, b);
+            auto kernel =
+                varKernel<__nv_bfloat16, 8, 16, 1, R, VecW, VParams<NR, Off>,
+                          BLOCK>;
+            static int perSm = 0;
+            if (!perSm)
+              CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel,
+                                                               BLOCK, 0));
+            const int64_t teamsPerBlock = BLOCK / 16;
+            const int64_t units = (pb.T + R - 1) / R;
+            int64_t perGroup =
+                int64_t(gSms) * perSm * teamsPerBlock * waves / p.totalGroups;
+            perGroup = std::max<int64_t>(1, std::min(perGroup, units));
+            p.chunksPerTeam = Off((units + perGroup - 1) / perGroup);
+            p.teamsPerGroup =
+                int32_t((units + p.chunksPerTeam - 1) / p.chunksPerTeam);
+            const int64_t teams = int64_t(p.totalGroups) * p.teamsPerGroup;
+            launchPdl(kernel, p,
+                      int((teams + teamsPerBlock - 1) / teamsPerBlock), BLOCK,
+                      s);
+          }};
+}
+
+template <int NR, class Off, bool ReadAll>
+Variant emptyVariant(std::string name) {
+  return {name, [](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
+            auto p = makeParams<NR, Off>(pb, b);
+            launchPdl(emptyKernel<VParams<NR, Off>, ReadAll>, p, 3, 256, s);
+          }};
+}
+
+std::vector<Variant> variants() {
+  std::vector<Variant> v;
+  v.push_back({"prod", [](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
+                 qk_status_t st = qk_fused_rms_norm(
+                     QK_DTYPE_BF16, b, pb.width, b, pb.width, pb.T, pb.ranges,
+                     2, s);
+                 if (st) {
+                   std::fprintf(stderr, "prod: %s\n", qk_last_error_message());
+                   std::exit(1);
+                 }
+               }});
+  // One knob at a time, starting from a copy of production (4 ranges,
+  // 64-bit offsets, R = 4, scalar weight loads, 256 threads, 64 waves).
+  v.push_back(teamVariant<4, int64_t, 4, false, 256>("v_copy", 64));
+  v.push_back(teamVariant<2, int64_t, 4, false, 256>("v_nr2", 64));
+  v.push_back(teamVariant<2, int32_t, 4, false, 256>("v_nr2_i32", 64));
+  v.push_back(teamVariant<2, int32_t, 4, true, 256>("v_nr2_i32_vw", 64));
+  v.push_back(teamVariant<4, int64_t, 4, true, 256>("v_vw", 64));
+  v.push_back(teamVariant<2, int32_t, 1, true, 256>("v_c_r1", 64));
+  v.push_back(teamVariant<2, int32_t, 2, true, 256>("v_c_r2", 64));
+  v.push_back(teamVariant<2, int32_t, 8, true, 256>("v_c_r8", 64));
+  v.push_back(teamVariant<2, int32_t, 4, true, 128>("v_c_b128", 64));
+  v.push_back(teamVariant<2, int32_t, 4, true, 512>("v_c_b512", 64));
+  v.push_back(teamVariant<2, int32_t, 2, true, 128>("v_c_r2_b128", 64));
+  v.push_back(teamVariant<2, int32_t, 4, true, 256>("v_c_w8", 8));
+  v.push_back(teamVariant<2, int32_t, 4, true, 256>("v_c_w1024", 1024));
+  v.push_back(emptyVariant<4, int64_t, true>("empty_big_all"));
+  v.push_back(emptyVariant<4, int64_t, false>("empty_big_one"));
+  v.push_back(emptyVariant<2, int32_t, true>("empty_small_all"));
+  v.push_back(emptyVariant<2, int32_t, false>("empty_small_one"));
+  return v;
+}
+
+__global__ void fillKernel(__nv_bfloat16 *p, int64_t n, uint32_t seed) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    uint32_t h = uint32_t(i) * 2654435761u ^ seed;
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    p[i] = __float2bfloat16_rn((float(h & 0xffff) / 65536.0f - 0.5f) * 4.0f);
+  }
+}
+
+void setup(Problem &pb, const Config &c, int64_t T) {
+  pb.cfg = &c;
+  pb.T = T;
+  pb.width = int64_t(c.hq + 2 * c.hkv) * c.d;
+  const int64_t bytes = T * pb.width * 2;
+  // >= 256 MB in total where T allows (so mostly not L2-resident), at least
+  // 8 and at most 512 buffers.
+  pb.numBuf = int(std::min<int64_t>(
+      512, std::max<int64_t>(8, (int64_t(256) << 20) / std::max<int64_t>(
+                                                         bytes, 1))));
+  pb.buf.resize(pb.numBuf);
+  for (auto &b : pb.buf)
+    CK(cudaMalloc(&b, bytes));
+  CK(cudaMalloc(&pb.wq, c.d * 2));
+  CK(cudaMalloc(&pb.wk, c.d * 2));
+  fillKernel<<<64, 256>>>(pb.wq, c.d, 7);
+  fillKernel<<<64, 256>>>(pb.wk, c.d, 9);
+  const int64_t cols[2] = {0, int64_t(c.hq) * c.d};
+  const int64_t groups[2] = {c.hq, c.hkv};
+  for (int r = 0; r < 2; ++r) {
+    qk_norm_range_t &q = pb.ranges[r];
+    q = {};
+    q.column_offset = cols[r];
+    q.num_groups = groups[r];
+    q.group_size = c.d;
+    q.group_stride = c.d;
+    q.weight = r == 0 ? pb.wq : pb.wk;
+    q.weight_dtype = QK_DTYPE_BF16;
+    q.epsilon = 1e-6f;
+    q.weight_offset = c.gemma ? 1.0f : 0.0f;
+    q.rounding = QK_ROUNDING_ONCE;
+  }
+}
+
+void release(Problem &pb) {
+  for (auto b : pb.buf)
+    CK(cudaFree(b));
+  CK(cudaFree(pb.wq));
+  CK(cudaFree(pb.wk));
+  pb.buf.clear();
+}
+
+// Output of one call on fresh data, for the bit-for-bit check.
+std::vector<uint16_t> runOnce(Problem &pb, const Variant &v,
+                              cudaStream_t s) {
+  const int64_t n = pb.T * pb.width;
+  fillKernel<<<256, 256, 0, s>>>(pb.buf[0], n, 12345);
+  v.launch(pb, pb.buf[0], s);
+  CK(cudaStreamSynchronize(s));
+  std::vector<uint16_t> h(n);
+  CK(cudaMemcpy(h.data(), pb.buf[0], n * 2, cudaMemcpyDeviceToHost));
+  return h;
+}
+
+// Median time per call (us) of a CUDA graph of `calls` back-to-back calls
+// rotating over the problem's buffers.
+double timeGraph(Problem &pb, const Variant &v, cudaStream_t s) {
+  const int calls = std::max(pb.numBuf, 64);
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  for (int i = 0; i < calls; ++i)
+    v.launch(pb, pb.buf[i % pb.numBuf], s);
+  CK(cudaStreamEndCapture(s, &graph));
+  CK(cudaGraphInstantiate(&exec, graph, 0));
+  cudaEvent_t a, b;
+  CK(cudaEventCreate(&a));
+  CK(cudaEventCreate(&b));
+  CK(cudaGraphLaunch(exec, s)); // warm-up
+  std::vector<double> t;
+  for (int r = 0; r < 15; ++r) {
+    CK(cudaEventRecord(a, s));
+    CK(cudaGraphLaunch(exec, s));
+    CK(cudaEventRecord(b, s));
+    CK(cudaEventSynchronize(b));
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms * 1000.0 / calls);
+  }
+  CK(cudaEventDestroy(a));
+  CK(cudaEventDestroy(b));
+  CK(cudaGraphExecDestroy(exec));
+  CK(cudaGraphDestroy(graph));
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+double copyBandwidth(cudaStream_t s) {
+  const size_t n = size_t(1) << 30;
+  void *a, *b;
+  CK(cudaMalloc(&a, n));
+  CK(cudaMalloc(&b, n));
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  std::vector<double> t;
+  for (int r = 0; r < 7; ++r) {
+    CK(cudaEventRecord(e0, s));
+    CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s));
+    CK(cudaEventRecord(e1, s));
+    CK(cudaEventSynchronize(e1));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    t.push_back(2.0 * n / (ms * 1e-3) / 1e9);
+  }
+  CK(cudaFree(a));
+  CK(cudaFree(b));
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const char *filter = argc > 1 ? argv[1] : "";
+  // "once": one call per variant, no timing (for profilers).
+  const bool once = argc > 2 && std::strcmp(argv[2], "once") == 0;
+  CK(cudaDeviceGetAttribute(&gSms, cudaDevAttrMultiProcessorCount, 0));
+  cudaDeviceProp prop;
+  CK(cudaGetDeviceProperties(&prop, 0));
+  cudaStream_t s;
+  CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  const double bw = copyBandwidth(s);
+  std::printf("device %s, %d SMs; copy bandwidth %.0f GB/s\n", prop.name,
+              gSms, bw);
+  const auto vs = variants();
+  const int64_t tokens[] = {1, 16, 128, 1024, 8192, 32768};
+  std::printf("%-16s %6s %-16s %9s %6s %s\n", "config", "T", "variant",
+              "us/call", "%bw", "check");
+  for (const Config &c : kConfigs)
+    for (int64_t T : tokens) {
+      const double bytes =
+          2.0 * T * (c.hq + c.hkv) * c.d * 2 + 2.0 * c.d * 2; // q,k rw + w
+      const std::string prefix =
+          std::string(c.name) + "/" + std::to_string(T) + "/";
+      // prod runs (it is the reference) wherever another variant does.
+      bool any = false;
+      for (const Variant &v : vs)
+        any = any || strstr((prefix + v.name).c_str(), filter);
+      if (!any)
+        continue;
+      Problem pb;
+      setup(pb, c, T);
+      std::vector<uint16_t> ref;
+      for (const Variant &v : vs) {
+        const std::string key = prefix + v.name;
+        if (!strstr(key.c_str(), filter) && v.name != "prod")
+          continue;
+        const bool empty = v.name.rfind("empty", 0) == 0;
+        const char *check = "-";
+        if (!empty) {
+          auto out = runOnce(pb, v, s);
+          if (v.name == "prod")
+            ref = out;
+          check = out == ref ? "same" : "DIFF";
+        }
+        if (once) {
+          std::printf("%s %s\n", key.c_str(), check);
+          continue;
+        }
+        const double us = timeGraph(pb, v, s);
+        std::printf("%-16s %6lld %-16s %9.2f %6.1f %s\n", c.name,
+                    (long long)T, v.name.c_str(), us,
+                    empty ? 0.0 : 100.0 * bytes / (us * 1e-6) / 1e9 / bw,
+                    check);
+        std::fflush(stdout);
+      }
+      release(pb);
+    }
+  std::printf("copy bandwidth at the end %.0f GB/s\n", copyBandwidth(s));
+  return 0;
+}
