@@ -9,6 +9,8 @@ What is measured, per config and T, in one process:
   qk       OUR kernel: one qk_fused_rms_norm call through ctypes (torch data_ptrs,
            torch.cuda.current_stream().cuda_stream), in place on the qkv buffer
   qk_nopdl the same library loaded a second time with QK_RUNTIME_DISABLE_PDL=1
+  qk_pf    the same library loaded again with QK_RUNTIME_L2_PREFETCH=always (qk
+           prefetches only calls whose rows exceed the L2; see docs/runtime.md)
   a_nat, a_frms, b_nat, b_frms, c_a, c_b, d_tri, cp_qk   as in the anchors script
   (c_ip is left out: 4 kernels at ~20% of bandwidth in the anchors, and its compile
   time would eat the device budget.)
@@ -52,8 +54,8 @@ CONFIGS = {
     "qwen3_235b_tp8": dict(Hq=8, Hkv=1, D=128, eps=1e-6, shared=False, gemma=False),
     "gemma3_27b": dict(Hq=32, Hkv=16, D=128, eps=1e-6, shared=False, gemma=True),
 }
-VARIANTS = ["qk", "qk_nopdl", "d_tri", "c_a", "c_b", "a_frms", "b_frms", "a_nat", "b_nat", "cp_qk"]
-INPLACE = {"qk", "qk_nopdl", "d_tri"}
+VARIANTS = ["qk", "qk_nopdl", "qk_pf", "d_tri", "c_a", "c_b", "a_frms", "b_frms", "a_nat", "b_nat", "cp_qk"]
+INPLACE = {"qk", "qk_nopdl", "qk_pf", "d_tri"}
 TRI_CANDIDATES = [(2, 1), (4, 2), (16, 4), (16, 8), (32, 8)]
 DT = torch.bfloat16
 
@@ -72,13 +74,16 @@ class QkRange(ctypes.Structure):
 QK_DTYPE_BF16 = 2
 
 
-def load_lib(path, disable_pdl=False):
-    if disable_pdl:
-        # A second copy of the library has its own (lazily read) PDL switch.
-        tmp = os.path.join(tempfile.mkdtemp(), "libqk_runtime_cuda_nopdl.so")
+def load_lib(path, env=None):
+    """Loads the runtime; with `env`, a private copy of it whose (lazily read, once)
+    environment switches see `env` at its first launch."""
+    if env:
+        tag = "_".join(f"{k}-{v}" for k, v in sorted(env.items()))
+        tmp = os.path.join(tempfile.mkdtemp(), f"libqk_runtime_cuda_{tag}.so")
         shutil.copy(path, tmp)
         path = tmp
-        os.environ["QK_RUNTIME_DISABLE_PDL"] = "1"
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
     lib = ctypes.CDLL(path)
     lib.qk_fused_rms_norm.restype = ctypes.c_int
     lib.qk_fused_rms_norm.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
@@ -86,14 +91,18 @@ def load_lib(path, disable_pdl=False):
                                       ctypes.c_int32, ctypes.c_void_p]
     lib.qk_last_error_message.restype = ctypes.c_char_p
     lib.qk_runtime_name.restype = ctypes.c_char_p
-    if disable_pdl:
-        # The switch is read at the first launch: launch once, then restore the environment.
+    if env:
+        # The switches are read at the first launch: launch once, then restore.
         x = torch.randn(1, 128, device="cuda", dtype=DT)
         r = (QkRange * 1)(QkRange(0, 1, 128, 128, None, QK_DTYPE_BF16, 1e-6, 0.0, 0))
         assert lib.qk_fused_rms_norm(QK_DTYPE_BF16, x.data_ptr(), 128, x.data_ptr(), 128, 1, r, 1,
                                      torch.cuda.current_stream().cuda_stream) == 0
         torch.cuda.synchronize()
-        del os.environ["QK_RUNTIME_DISABLE_PDL"]
+        for k, v in saved.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
     return lib
 
 
@@ -325,7 +334,8 @@ def main():
             setattr(torch._dynamo.config, name, 256)
     torch.manual_seed(0)
     lib = load_lib(args.lib)
-    lib_nopdl = load_lib(args.lib, disable_pdl=True) if "qk_nopdl" in variants else None
+    lib_nopdl = load_lib(args.lib, {"QK_RUNTIME_DISABLE_PDL": "1"}) if "qk_nopdl" in variants else None
+    lib_pf = load_lib(args.lib, {"QK_RUNTIME_L2_PREFETCH": "always"}) if "qk_pf" in variants else None
     p = torch.cuda.get_device_properties(0)
     env = dict(gpu=torch.cuda.get_device_name(0), sms=p.multi_processor_count, torch=torch.__version__,
                cuda=torch.version.cuda, triton=triton.__version__, python=sys.version.split()[0],
@@ -399,6 +409,7 @@ def main():
             calls = {
                 "qk": (lambda b: qk_call(lib, b, rg), lambda b: (lambda: qk_call(lib, b, rg))),
                 "qk_nopdl": (lambda b: qk_call(lib_nopdl, b, rg), lambda b: (lambda: qk_call(lib_nopdl, b, rg))),
+                "qk_pf": (lambda b: qk_call(lib_pf, b, rg), lambda b: (lambda: qk_call(lib_pf, b, rg))),
                 "a_nat": (lambda b: a_nat(b, wq), lambda b: (lambda: a_nat(b, wq))),
                 "a_frms": (lambda b: a_frms(b, wq_eff), lambda b: (lambda: a_frms(b, wq_eff))),
                 "b_nat": (lambda b: b_nat(b, wq, wk), lambda b: (lambda: b_nat(b, wq, wk))),

@@ -1,15 +1,17 @@
 //===- qknorm_variants.cu - Kernel-shape experiments for the QK-norm kernel ===//
 //
-// The experiment behind the "what limits it" section of
+// The experiments behind the "what limits it" section of
 // docs/kernel-performance.md: the production entry point (this file includes
 // runtime/cuda/CudaRuntime.cu) side by side with variants of its team kernel
-// that change one thing at a time -- the size of the parameter block, 32-bit
-// index math, vector weight loads, rows in flight per team, block size and
-// the number of waves -- and empty kernels with a large and a small
-// parameter block. Times are CUDA-graph replays of back-to-back calls over
-// rotating buffers (median over replays, per call), as in bench_qknorm.py.
-// Every variant's output is compared bit for bit with the production
-// kernel's before it is timed.
+// that change one thing at a time -- rows in flight per team, block size,
+// a register cap, an L2 prefetch of the next wave's rows, the number of
+// waves -- and empty kernels with the wide and the compact parameter block
+// (the floor of a launch). Times are CUDA-graph replays of back-to-back calls
+// over rotating buffers (median over replays, per call), as in
+// bench_qknorm.py. Every variant's output is compared bit for bit with the
+// production kernel's before it is timed. Earlier rounds (parameter-block
+// size, 32-bit index math, vector weight loads) are in the git history of
+// this file; their logs are in docs/kernel-experiments/.
 //
 // Build: nvcc -O3 -std=c++17 -arch=sm_90 -Iinclude -o qkvar \
 //          benchmarks/qknorm_variants.cu runtime/common/Validate.cpp
@@ -40,94 +42,39 @@
 namespace {
 
 //===----------------------------------------------------------------------===//
-// Variant kernel: the production team kernel with knobs
+// Variant kernel: the production team kernel (CompactParams) with knobs
 //===----------------------------------------------------------------------===//
 
-enum : int32_t { kWF32 = 1, kRoundBefore = 2 };
-
-template <int NR, class Off> struct VParams {
-  const void *in;
-  void *out;
-  Off inStride, outStride, numTokens, chunksPerTeam;
-  int32_t numRanges, totalGroups, teamsPerGroup;
-  struct Range {
-    Off columnOffset, groupStride;
-    const void *weight;
-    int32_t groupBase, groupSize;
-    float invGroupSize, epsilon, weightOffset;
-    int32_t flags;
-  } ranges[NR];
-};
-
-template <int NR, class Off>
-__device__ typename VParams<NR, Off>::Range vRangeOf(const VParams<NR, Off> &p,
-                                                     int g) {
-  auto r = p.ranges[0];
-#pragma unroll
-  for (int k = 1; k < NR; ++k)
-    if (k < p.numRanges && g >= p.ranges[k].groupBase)
-      r = p.ranges[k];
-  return r;
-}
-
-// Weights of one access: VW contiguous elements, one or two 16-byte loads
-// (VecW) or VW scalar loads.
-template <class T, int VW, bool VecW, class Range>
-__device__ void vLoadWeights(const Range &rg, int a, bool valid,
-                             float (&w)[VW]) {
-  if (!rg.weight || !valid) {
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      w[k] = 1.0f;
-    return;
-  }
-  if constexpr (VecW && VW == 8) {
-    if (rg.flags & kWF32) {
-      const float4 *p = static_cast<const float4 *>(rg.weight) + 2 * a;
-      float4 u = __ldg(p), v = __ldg(p + 1);
-      w[0] = u.x, w[1] = u.y, w[2] = u.z, w[3] = u.w;
-      w[4] = v.x, w[5] = v.y, w[6] = v.z, w[7] = v.w;
-    } else {
-      uint4 u = __ldg(static_cast<const uint4 *>(rg.weight) + a);
-      Access<T, 8>::unpack(u, w);
-    }
-  } else {
-#pragma unroll
-    for (int k = 0; k < VW; ++k)
-      w[k] = (rg.flags & kWF32)
-                 ? __ldg(static_cast<const float *>(rg.weight) + a * VW + k)
-                 : Elem<T>::toFloat(
-                       __ldg(static_cast<const T *>(rg.weight) + a * VW + k));
-  }
-#pragma unroll
-  for (int k = 0; k < VW; ++k)
-    w[k] += rg.weightOffset;
-}
-
-template <class T, int VW, int TEAM, int NV, int R, bool VecW, class P,
-          int BLOCK>
-__global__ void __launch_bounds__(BLOCK) varKernel(const __grid_constant__ P p) {
+// MINB: __launch_bounds__ minimum blocks per SM (0: none), which caps the
+// registers. PF: each team also prefetches into L2 the rows of the team
+// `pfTeams` ahead (PF resident waves later; 0: no prefetch), so that later
+// waves find their rows in L2 and more bytes are in flight during the ramp.
+template <class T, int VW, int TEAM, int NV, int R, int BLOCK, int MINB,
+          int PF>
+__global__ void __launch_bounds__(BLOCK, MINB)
+    varKernel(const __grid_constant__ CompactParams p, int pfTeams) {
   using A = Access<T, VW>;
-  using Off = decltype(p.numTokens);
+  using Off = int32_t;
   pdlLaunchDependents();
-  pdlWait();
   const int lane = threadIdx.x % TEAM;
   const unsigned team = (blockIdx.x * BLOCK + threadIdx.x) / TEAM;
-  if (team >= unsigned(p.totalGroups) * unsigned(p.teamsPerGroup))
+  const unsigned teams = unsigned(p.totalGroups) * unsigned(p.teamsPerGroup);
+  if (team >= teams)
     return;
   const int g = int(team % unsigned(p.totalGroups));
   const Off j = Off(team / unsigned(p.totalGroups));
-  const auto rg = vRangeOf(p, g);
+  const DevRange<Off> rg = rangeOf(p, g);
   const Off col = rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride;
   const int nAcc = rg.groupSize / VW;
   const unsigned mask = TEAM == 32 ? 0xffffffffu
                                    : ((1u << TEAM) - 1u)
                                          << (threadIdx.x % 32 / TEAM * TEAM);
-  const bool roundBefore = (rg.flags & kRoundBefore) != 0;
+  const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
   const T *in = static_cast<const T *>(p.in) + col;
   T *out = static_cast<T *>(p.out) + col;
-  const Off tBegin = j * p.chunksPerTeam * R;
-  Off tEnd = tBegin + p.chunksPerTeam * R;
+  // Here tokensPerTeam counts chunks of R tokens.
+  const Off tBegin = j * p.tokensPerTeam * R;
+  Off tEnd = tBegin + p.tokensPerTeam * R;
   if (tEnd > p.numTokens)
     tEnd = p.numTokens;
   typename A::Raw raw[R][NV];
@@ -142,13 +89,38 @@ __global__ void __launch_bounds__(BLOCK) varKernel(const __grid_constant__ P p) 
                         : A::zero();
       }
   };
+  pdlWait();
   Off t0 = tBegin;
   loadChunk(t0);
+  if constexpr (PF > 0) {
+    // One prefetch per 128-byte line of the future team's rows.
+    constexpr int kLanesPerLine = 128 / (VW * int(sizeof(T)));
+    const unsigned ft = team + unsigned(pfTeams);
+    if (ft < teams && lane % kLanesPerLine == 0) {
+      const int fg = int(ft % unsigned(p.totalGroups));
+      const Off fj = Off(ft / unsigned(p.totalGroups));
+      const DevRange<Off> fr = rangeOf(p, fg);
+      const Off fcol =
+          fr.columnOffset + Off(fg - fr.groupBase) * fr.groupStride;
+      const Off fBegin = fj * p.tokensPerTeam * R;
+      Off fEnd = fBegin + p.tokensPerTeam * R;
+      if (fEnd > p.numTokens)
+        fEnd = p.numTokens;
+      const T *fin = static_cast<const T *>(p.in) + fcol;
+      for (Off t = fBegin; t < fEnd; ++t)
+#pragma unroll
+        for (int v = 0; v < NV; ++v) {
+          const int a = lane + v * TEAM;
+          if (a < fr.groupSize / VW)
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(
+                fin + t * p.inStride + Off(a) * VW));
+        }
+    }
+  }
   float w[NV][VW];
 #pragma unroll
   for (int v = 0; v < NV; ++v)
-    vLoadWeights<T, VW, VecW>(rg, lane + v * TEAM, lane + v * TEAM < nAcc,
-                              w[v]);
+    loadWeights<T, VW>(rg, lane + v * TEAM, lane + v * TEAM < nAcc, w[v]);
   for (; t0 < tEnd; t0 += R) {
     if (t0 != tBegin)
       loadChunk(t0);
@@ -189,19 +161,19 @@ __global__ void __launch_bounds__(BLOCK) varKernel(const __grid_constant__ P p) 
   }
 }
 
-// Empty kernels: what a launch with a parameter block of this size costs
-// when the kernel reads all of it (the production kernel's range lookup
-// does) or one word of it.
+// Empty kernels: the floor of a launch in a graph with the wide and the
+// compact parameter block, reading all of it (as the range lookup does)
+// or one word.
 template <class P, bool ReadAll>
 __global__ void emptyKernel(const __grid_constant__ P p) {
   pdlLaunchDependents();
-  pdlWait();
   const int g = int(threadIdx.x);
   int x = p.totalGroups;
   if constexpr (ReadAll) {
-    auto r = vRangeOf(p, g);
+    auto r = rangeOf(p, g);
     x += r.groupSize + int(r.columnOffset) + r.flags;
   }
+  pdlWait();
   if (x == -12345) // never true; keeps the reads
     static_cast<int *>(p.out)[0] = 0;
 }
@@ -235,8 +207,9 @@ struct Variant {
   std::function<void(Problem &, __nv_bfloat16 *, cudaStream_t)> launch;
 };
 
-template <class K, class P>
-void launchPdl(K kernel, const P &p, int grid, int block, cudaStream_t s) {
+template <class K, class... Args>
+void launchPdl(K kernel, int64_t grid, int block, cudaStream_t s,
+               const Args &...args) {
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(unsigned(grid));
   cfg.blockDim = dim3(unsigned(block));
@@ -246,47 +219,24 @@ void launchPdl(K kernel, const P &p, int grid, int block, cudaStream_t s) {
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
   cfg.numAttrs = 1;
-  CK(cudaLaunchKernelEx(&cfg, kernel, p));
+  CK(cudaLaunchKernelEx(&cfg, kernel, args...));
 }
 
-template <int NR, class Off>
-VParams<NR, Off> makeParams(Problem &pb, __nv_bfloat16 *b) {
-  VParams<NR, Off> p = {};
-  p.in = b;
-  p.out = b;
-  p.inStride = p.outStride = Off(pb.width);
-  p.numTokens = Off(pb.T);
-  p.numRanges = 2;
-  int base = 0;
-  for (int r = 0; r < 2; ++r) {
-    auto &s = pb.ranges[r];
-    auto &d = p.ranges[r];
-    d.columnOffset = Off(s.column_offset);
-    d.groupStride = Off(s.group_stride);
-    d.weight = s.weight;
-    d.groupBase = base;
-    d.groupSize = int32_t(s.group_size);
-    d.invGroupSize = 1.0f / float(s.group_size);
-    d.epsilon = s.epsilon;
-    d.weightOffset = s.weight_offset;
-    d.flags = (s.weight_dtype == QK_DTYPE_F32 ? kWF32 : 0) |
-              (s.rounding == QK_ROUNDING_BEFORE_WEIGHT ? kRoundBefore : 0);
-    base += int(s.num_groups);
-  }
-  p.totalGroups = base;
-  return p;
+template <class P> P paramsFor(Problem &pb, __nv_bfloat16 *b) {
+  return makeParams<P>(b, pb.width, b, pb.width, pb.T, pb.ranges, 2,
+                       pb.cfg->hq + pb.cfg->hkv);
 }
 
 int gSms = 0;
 
-// Team kernel variant for D = 128 bf16 (VW 8, TEAM 16, NV 1).
-template <int NR, class Off, int R, bool VecW, int BLOCK>
-Variant teamVariant(std::string name, int64_t waves) {
+// Team kernel variant for D = 128 bf16 (VW 8, TEAM 16, NV 1), sized like
+// production's launchTeamR; `waves` as QK_RUNTIME_WAVES.
+template <int R, int BLOCK, int MINB, int PF>
+Variant teamVariant(std::string name, int64_t waves = 64) {
   return {name, [waves](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
-            auto p = makeParams<NR, Off>(pb, b);
+            auto p = paramsFor<CompactParams>(pb, b);
             auto kernel =
-                varKernel<__nv_bfloat16, 8, 16, 1, R, VecW, VParams<NR, Off>,
-                          BLOCK>;
+                varKernel<__nv_bfloat16, 8, 16, 1, R, BLOCK, MINB, PF>;
             static int perSm = 0;
             if (!perSm)
               CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel,
@@ -296,21 +246,19 @@ Variant teamVariant(std::string name, int64_t waves) {
             int64_t perGroup =
                 int64_t(gSms) * perSm * teamsPerBlock * waves / p.totalGroups;
             perGroup = std::max<int64_t>(1, std::min(perGroup, units));
-            p.chunksPerTeam = Off((units + perGroup - 1) / perGroup);
+            p.tokensPerTeam = int32_t((units + perGroup - 1) / perGroup);
             p.teamsPerGroup =
-                int32_t((units + p.chunksPerTeam - 1) / p.chunksPerTeam);
+                int32_t((units + p.tokensPerTeam - 1) / p.tokensPerTeam);
             const int64_t teams = int64_t(p.totalGroups) * p.teamsPerGroup;
-            launchPdl(kernel, p,
-                      int((teams + teamsPerBlock - 1) / teamsPerBlock), BLOCK,
-                      s);
+            const int pfTeams = int(PF * int64_t(gSms) * perSm * teamsPerBlock);
+            launchPdl(kernel, (teams + teamsPerBlock - 1) / teamsPerBlock,
+                      BLOCK, s, p, pfTeams);
           }};
 }
 
-template <int NR, class Off, bool ReadAll>
-Variant emptyVariant(std::string name) {
+template <class P, bool ReadAll> Variant emptyVariant(std::string name) {
   return {name, [](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
-            auto p = makeParams<NR, Off>(pb, b);
-            launchPdl(emptyKernel<VParams<NR, Off>, ReadAll>, p, 3, 256, s);
+            launchPdl(emptyKernel<P, ReadAll>, 3, 256, s, paramsFor<P>(pb, b));
           }};
 }
 
@@ -325,25 +273,18 @@ std::vector<Variant> variants() {
                    std::exit(1);
                  }
                }});
-  // One knob at a time, starting from a copy of production (4 ranges,
-  // 64-bit offsets, R = 4, scalar weight loads, 256 threads, 64 waves).
-  v.push_back(teamVariant<4, int64_t, 4, false, 256>("v_copy", 64));
-  v.push_back(teamVariant<2, int64_t, 4, false, 256>("v_nr2", 64));
-  v.push_back(teamVariant<2, int32_t, 4, false, 256>("v_nr2_i32", 64));
-  v.push_back(teamVariant<2, int32_t, 4, true, 256>("v_nr2_i32_vw", 64));
-  v.push_back(teamVariant<4, int64_t, 4, true, 256>("v_vw", 64));
-  v.push_back(teamVariant<2, int32_t, 1, true, 256>("v_c_r1", 64));
-  v.push_back(teamVariant<2, int32_t, 2, true, 256>("v_c_r2", 64));
-  v.push_back(teamVariant<2, int32_t, 8, true, 256>("v_c_r8", 64));
-  v.push_back(teamVariant<2, int32_t, 4, true, 128>("v_c_b128", 64));
-  v.push_back(teamVariant<2, int32_t, 4, true, 512>("v_c_b512", 64));
-  v.push_back(teamVariant<2, int32_t, 2, true, 128>("v_c_r2_b128", 64));
-  v.push_back(teamVariant<2, int32_t, 4, true, 256>("v_c_w8", 8));
-  v.push_back(teamVariant<2, int32_t, 4, true, 256>("v_c_w1024", 1024));
-  v.push_back(emptyVariant<4, int64_t, true>("empty_big_all"));
-  v.push_back(emptyVariant<4, int64_t, false>("empty_big_one"));
-  v.push_back(emptyVariant<2, int32_t, true>("empty_small_all"));
-  v.push_back(emptyVariant<2, int32_t, false>("empty_small_one"));
+  // Round 4: prefetch distance (waves ahead), rows in flight, block size,
+  // and one chunk per team (256 waves) against production (64 waves).
+  v.push_back(teamVariant<1, 256, 0, 1>("r1b256_pf"));
+  v.push_back(teamVariant<1, 256, 0, 1>("r1b256_pf_w256", 256));
+  v.push_back(teamVariant<1, 256, 0, 2>("r1b256_pf2_w256", 256));
+  v.push_back(teamVariant<1, 256, 0, 0>("r1b256_w256", 256));
+  v.push_back(teamVariant<2, 128, 0, 1>("r2b128_pf_w256", 256));
+  v.push_back(teamVariant<2, 256, 0, 1>("r2b256_pf_w256", 256));
+  v.push_back(teamVariant<2, 128, 0, 0>("r2b128_w256", 256));
+  v.push_back(emptyVariant<WideParams, true>("empty_wide_all"));
+  v.push_back(emptyVariant<CompactParams, true>("empty_compact_all"));
+  v.push_back(emptyVariant<CompactParams, false>("empty_compact_one"));
   return v;
 }
 

@@ -5,26 +5,29 @@
 // the design is about bytes in flight and launch latency:
 //
 //  * A "team" of TEAM lanes (8, 16 or 32: a sub-warp or a warp) owns one
-//    group column g for the whole launch and walks over tokens, so its
-//    weights are loaded once into registers. Teams of one warp hold
-//    neighbouring groups of the same tokens: their loads coalesce.
+//    group column g and a run of tokens (by default one token: the grid
+//    holds up to 256 times the resident capacity of the GPU), so that the
+//    block scheduler overlaps one block's reduce/store tail with other
+//    blocks' loads; a persistent one-wave grid measured 91% of copy
+//    bandwidth at T=32768 against 99-100% this way. Teams of one warp hold
+//    neighbouring groups of the same tokens: their loads coalesce. Tiny T
+//    launches only the teams it needs.
 //  * Each lane moves 16-byte vectors when every pointer, stride and offset
 //    allows it, otherwise single elements (the scalar fallback).
-//  * A team loads R rows before it reduces any of them, so that each thread
-//    keeps >= 64 bytes of loads in flight.
+//  * A team keeps one row of loads in flight at small T (the shortest
+//    kernel) and two above. Calls whose rows exceed the L2 also prefetch:
+//    each team, after issuing its own loads, prefetches the rows of the
+//    team one resident wave ahead, so later waves mostly hit L2.
 //  * Groups too wide for a warp (full-width OLMo2 norms, up to 32768 bf16
 //    elements cached in registers) use a whole block per row; anything wider
 //    (or unaligned and wide) uses a two-pass block loop.
-//  * Each worker handles a few token chunks (by default one: up to 64 times
-//    the resident capacity of the GPU), so that the block scheduler
-//    overlaps one block's reduce/store tail with other blocks' loads; a
-//    persistent one-wave grid measured 91% of copy bandwidth at T=32768
-//    against 99% this way. Tokens are split evenly among the workers of a
-//    group, and tiny T launches only the teams it needs.
+//  * The parameter block is 128 bytes with 32-bit offsets for the common
+//    call (<= 2 ranges, offsets < 2^31): every touched 64-byte line of it is
+//    a constant-cache miss at the start of each launch.
 //  * Launches use programmatic dependent launch (PDL) so that back-to-back
-//    kernels overlap their launch latency; every kernel waits on its
-//    predecessor before touching memory, so the ordering is unchanged. Set
-//    QK_RUNTIME_DISABLE_PDL=1 to launch plainly.
+//    kernels overlap their launch latency and index math; every kernel waits
+//    on its predecessor before touching memory, so the ordering is
+//    unchanged. Set QK_RUNTIME_DISABLE_PDL=1 to launch plainly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +42,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <type_traits>
 
 namespace {
 
@@ -81,12 +86,15 @@ template <int NR, class Off> struct Params {
   Off inStride;
   Off outStride;
   Off numTokens;
-  // Teams (or blocks) per group; worker j of a group handles token chunks
-  // j*chunksPerTeam .. (j+1)*chunksPerTeam-1 (chunks of R tokens).
-  Off chunksPerTeam;
+  // Teams (or blocks) per group; worker j of a group handles tokens
+  // j*tokensPerTeam .. (j+1)*tokensPerTeam-1.
+  Off tokensPerTeam;
   int32_t numRanges;
   int32_t totalGroups;
   int32_t teamsPerGroup;
+  // Team kernel: team i prefetches into L2 the rows of team i+prefetchTeams
+  // (one resident wave ahead); 0: no prefetch.
+  int32_t prefetchTeams;
   DevRange<Off> ranges[NR];
 };
 using CompactParams = Params<2, int32_t>;
@@ -282,8 +290,8 @@ __device__ BlockRow<Off> locateBlockRow(const Params<NR, Off> &p) {
   b.range = rangeOf(p, group);
   b.column =
       b.range.columnOffset + Off(group - b.range.groupBase) * b.range.groupStride;
-  b.tokenBegin = chunk * p.chunksPerTeam;
-  b.tokenEnd = b.tokenBegin + p.chunksPerTeam;
+  b.tokenBegin = chunk * p.tokensPerTeam;
+  b.tokenEnd = b.tokenBegin + p.tokensPerTeam;
   if (b.tokenEnd > p.numTokens)
     b.tokenEnd = p.numTokens;
   return b;
@@ -317,12 +325,48 @@ __device__ float finish(float x, float inv, float w, bool roundBefore) {
 }
 
 //===----------------------------------------------------------------------===//
-// Team kernel: TEAM lanes per row, NV accesses of VW elements per lane, R
-// rows in flight per team, BLOCK threads per block.
+// Team kernel: TEAM lanes per row, NV accesses of VW elements per lane.
 //===----------------------------------------------------------------------===//
 
+// The tokens [begin, end) of team `team` (< totalGroups * teamsPerGroup),
+// and the first column of its group.
+template <class Off> struct TeamRows {
+  DevRange<Off> range;
+  Off column;
+  Off begin;
+  Off end;
+};
+
+template <int NR, class Off>
+__device__ TeamRows<Off> locateTeam(const Params<NR, Off> &p, unsigned team) {
+  const int g = int(team % unsigned(p.totalGroups));
+  const Off j = Off(team / unsigned(p.totalGroups));
+  TeamRows<Off> r;
+  r.range = rangeOf(p, g);
+  r.column =
+      r.range.columnOffset + Off(g - r.range.groupBase) * r.range.groupStride;
+  r.begin = j * p.tokensPerTeam;
+  r.end = r.begin + p.tokensPerTeam;
+  if (r.end > p.numTokens)
+    r.end = p.numTokens;
+  return r;
+}
+
+// R rows in flight per team (1 at small T: the shortest kernel; 2 above:
+// on an H100 R = 2 with 128-thread blocks beat R = 1, 4 and 8 at T >= 1024,
+// e.g. 5.9 against 7.1 us at T = 1024 with the rows in L2), and
+// optionally an L2 prefetch of the rows that the team one resident wave
+// ahead will load (Target::l2Prefetch). Six resident blocks (<= 40
+// registers) for the common R = 1 shape: 48 registers left five; the
+// wide-parameter path would spill under that cap.
+template <int R, int NV, class P> constexpr int minTeamBlocks() {
+  if constexpr (NV != 1 || !std::is_same_v<P, CompactParams>)
+    return 1;
+  return R == 1 ? 6 : 9;
+}
+
 template <class T, int VW, int TEAM, int NV, int R, int BLOCK, class P>
-__global__ void __launch_bounds__(BLOCK)
+__global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, P>())
     teamKernel(const __grid_constant__ P p) {
   using A = Access<T, VW>;
   using Off = decltype(p.numTokens);
@@ -330,53 +374,78 @@ __global__ void __launch_bounds__(BLOCK)
   const int lane = threadIdx.x % TEAM;
   // Grids stay far below 2^31 threads (validation caps the groups).
   const unsigned team = (blockIdx.x * BLOCK + threadIdx.x) / TEAM;
-  if (team >= unsigned(p.totalGroups) * unsigned(p.teamsPerGroup))
+  const unsigned teams = unsigned(p.totalGroups) * unsigned(p.teamsPerGroup);
+  if (team >= teams)
     return;
-  const int g = int(team % unsigned(p.totalGroups));
-  const Off j = Off(team / unsigned(p.totalGroups));
-  const DevRange<Off> rg = rangeOf(p, g);
-  const Off col = rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride;
+  const TeamRows<Off> me = locateTeam(p, team);
+  const DevRange<Off> &rg = me.range;
   const int nAcc = rg.groupSize / VW; // accesses per row (VW divides it)
   // Shuffles name only this team's lanes: other teams of the warp may have
   // left the token loop already.
   const unsigned mask = TEAM == 32 ? 0xffffffffu
                                    : ((1u << TEAM) - 1u)
                                          << (threadIdx.x % 32 / TEAM * TEAM);
-
   const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
-  const T *in = static_cast<const T *>(p.in) + col;
-  T *out = static_cast<T *>(p.out) + col;
+  const T *in = static_cast<const T *>(p.in) + me.column;
+  T *out = static_cast<T *>(p.out) + me.column;
 
-  const Off tBegin = j * p.chunksPerTeam * R;
-  Off tEnd = tBegin + p.chunksPerTeam * R;
-  if (tEnd > p.numTokens)
-    tEnd = p.numTokens;
+  // The team one wave ahead: its first row, row count and accesses per row
+  // (only these stay live, not its whole range).
+  const unsigned ahead = team + unsigned(p.prefetchTeams);
+  const T *pfRow = nullptr;
+  Off pfRows = 0;
+  int pfAcc = 0;
+  if (p.prefetchTeams > 0 && ahead < teams) {
+    const TeamRows<Off> next = locateTeam(p, ahead);
+    pfRow = static_cast<const T *>(p.in) + next.column +
+            next.begin * p.inStride;
+    pfRows = next.end - next.begin;
+    pfAcc = next.range.groupSize / VW;
+  }
+  // One prefetch per 128-byte line of a row.
+  constexpr int kAccPerLine =
+      128 / (VW * int(sizeof(T))) > 0 ? 128 / (VW * int(sizeof(T))) : 1;
+
   typename A::Raw raw[R][NV];
-  auto loadChunk = [&](Off t0) {
+  auto loadRows = [&](Off t0) {
 #pragma unroll
     for (int i = 0; i < R; ++i)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
         const int a = lane + v * TEAM;
-        raw[i][v] = (t0 + i < tEnd && a < nAcc)
+        raw[i][v] = (t0 + i < me.end && a < nAcc)
                         ? A::load(in + (t0 + i) * p.inStride + Off(a) * VW)
                         : A::zero();
       }
   };
+  // The future team's rows i0 .. i0+R-1 (relative to its first row).
+  auto prefetchRows = [&](Off i0) {
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        const int a = lane + v * TEAM;
+        if (i0 + i < pfRows && a < pfAcc && a % kAccPerLine == 0)
+          asm volatile("prefetch.global.L2 [%0];" ::"l"(
+              pfRow + (i0 + i) * p.inStride + Off(a) * VW));
+      }
+  };
+
   pdlWait();
-  // The first rows are requested before the weights: the weights' offset
-  // and conversion are ALU work that would otherwise stall on their loads
-  // before the row loads are even issued, adding a memory latency to every
-  // small-T call.
-  Off t0 = tBegin;
-  loadChunk(t0);
+  // The first rows are requested before anything else: the prefetch and
+  // the weights' offset and conversion would otherwise delay them, adding
+  // to every small-T call.
+  loadRows(me.begin);
+  prefetchRows(0);
   float w[NV][VW];
 #pragma unroll
   for (int v = 0; v < NV; ++v)
     loadWeights<T, VW>(rg, lane + v * TEAM, lane + v * TEAM < nAcc, w[v]);
-  for (; t0 < tEnd; t0 += R) {
-    if (t0 != tBegin)
-      loadChunk(t0);
+  for (Off t0 = me.begin; t0 < me.end; t0 += R) {
+    if (t0 != me.begin) {
+      loadRows(t0);
+      prefetchRows(t0 - me.begin);
+    }
     // The raw vectors stay packed and are unpacked again for the output:
     // unpacking costs a shift or a convert, keeping R*NV*VW floats live
     // would cost occupancy.
@@ -404,7 +473,7 @@ __global__ void __launch_bounds__(BLOCK)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
         const int a = lane + v * TEAM;
-        if (t0 + i < tEnd && a < nAcc) {
+        if (t0 + i < me.end && a < nAcc) {
           float y[VW];
           A::unpack(raw[i][v], y);
 #pragma unroll
@@ -561,20 +630,51 @@ qk_status_t deviceError(cudaError_t err, const char *what) {
               cudaGetErrorString(err), cudaGetErrorName(err));
 }
 
-qk_status_t smCount(int device, int &count) {
+// One attribute of `device`, queried once per process.
+template <cudaDeviceAttr Attr>
+qk_status_t deviceAttribute(int device, int &value, const char *what) {
   static DeviceCache cache;
   if (device < 0 || device >= kMaxDevices)
     return fail(QK_STATUS_UNSUPPORTED, "device ordinal %d is out of range",
                 device);
-  count = cache.value[device].load(std::memory_order_relaxed);
-  if (count > 0)
+  value = cache.value[device].load(std::memory_order_relaxed);
+  if (value >= 0)
     return QK_STATUS_OK;
-  cudaError_t err =
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+  cudaError_t err = cudaDeviceGetAttribute(&value, Attr, device);
   if (err != cudaSuccess)
-    return deviceError(err, "cudaDeviceGetAttribute(MultiProcessorCount)");
-  cache.value[device].store(count, std::memory_order_relaxed);
+    return deviceError(err, what);
+  cache.value[device].store(value, std::memory_order_relaxed);
   return QK_STATUS_OK;
+}
+
+// Where and how a call launches.
+struct Target {
+  int device = 0;
+  int sms = 0;
+  // Team kernels prefetch the next wave's rows into L2 (Params::
+  // prefetchTeams).
+  bool l2Prefetch = false;
+  cudaStream_t stream = nullptr;
+};
+
+// When to prefetch: QK_RUNTIME_L2_PREFETCH=always|never, default auto:
+// when the rows a call reads exceed the L2 (they cannot all be resident).
+// On an H100 the prefetch gained 2-3 points of copy bandwidth on cold data
+// (T = 1024: 84 -> 86%) but cost 25-40% when the rows were already in L2
+// (T = 1024 llama4 5.9 -> 7.6 us): every line then takes a third L2
+// transaction. Data that fits in L2 is often still there (the QKV GEMM
+// just wrote it), so auto prefetches only what cannot fit.
+enum class PrefetchMode { Auto, Always, Never };
+PrefetchMode prefetchMode() {
+  static const PrefetchMode mode = [] {
+    const char *v = std::getenv("QK_RUNTIME_L2_PREFETCH");
+    if (v && (!std::strcmp(v, "always") || !std::strcmp(v, "1")))
+      return PrefetchMode::Always;
+    if (v && (!std::strcmp(v, "never") || !std::strcmp(v, "0")))
+      return PrefetchMode::Never;
+    return PrefetchMode::Auto;
+  }();
+  return mode;
 }
 
 bool pdlEnabled() {
@@ -625,22 +725,25 @@ qk_status_t launch(const P &p, int grid, int block, cudaStream_t stream) {
 
 // How many times the resident capacity of the GPU a grid may hold. One wave
 // (a persistent grid) leaves each worker a long serial chain of load ->
-// reduce -> store with no overlap between its steps; several waves let the
-// block scheduler overlap one block's tail with the next block's loads.
+// reduce -> store with no overlap between its steps; many short-lived
+// workers let the block scheduler overlap one block's tail with the next
+// block's loads. On an H100, 1/2/4/8/64 waves gave 91/92/93/94/99% of copy
+// bandwidth at T = 32768 (llama4); 256 (one step of rows per team up to
+// T = 32768 on all four anchor configs) gave 99-101% where 64 gave 98-99%.
 // QK_RUNTIME_WAVES overrides it (a tuning knob, read once).
 int64_t gridWaves() {
   static const int64_t waves = [] {
     const char *v = std::getenv("QK_RUNTIME_WAVES");
     long n = v ? std::strtol(v, nullptr, 10) : 0;
-    return n > 0 ? int64_t(n) : int64_t(64);
+    return n > 0 ? int64_t(n) : int64_t(256);
   }();
   return waves;
 }
 
-// Splits `units` (chunks of tokens) of every group among at most
-// `maxWorkers` x gridWaves() workers in total: every worker of a group gets
-// the same number of chunks, so no worker runs a longer tail than the
-// others.
+// Splits the `units` (tokens, or steps of R tokens) of every group among at
+// most `maxWorkers` x gridWaves() workers in total: every worker of a group
+// gets the same number of units (tokensPerTeam), so no worker runs a longer
+// tail than the others.
 template <class P> void splitWork(P &p, int64_t units, int64_t maxWorkers) {
   int64_t perGroup = maxWorkers * gridWaves() / p.totalGroups;
   if (perGroup < 1)
@@ -648,93 +751,91 @@ template <class P> void splitWork(P &p, int64_t units, int64_t maxWorkers) {
   if (perGroup > units)
     perGroup = units;
   const int64_t chunks = (units + perGroup - 1) / perGroup;
-  p.chunksPerTeam = decltype(p.chunksPerTeam)(chunks);
+  p.tokensPerTeam = decltype(p.tokensPerTeam)(chunks);
   p.teamsPerGroup = int32_t((units + chunks - 1) / chunks);
 }
 
 template <class T, int VW, int TEAM, int NV, int R, class P>
-qk_status_t launchTeamR(P &p, int device, int sms, cudaStream_t stream) {
-  // Measured on an H100 (benchmarks/qknorm_variants.cu): 256-thread blocks
-  // for one row in flight, 128 for two (0.5-2% faster from T = 1024 up).
+qk_status_t launchTeamR(P &p, const Target &t) {
   constexpr int kBlock = R == 1 ? 256 : 128;
+  constexpr int64_t teamsPerBlock = kBlock / TEAM;
   constexpr auto kernel = teamKernel<T, VW, TEAM, NV, R, kBlock, P>;
   int perSm = 0;
-  if (qk_status_t st = blocksPerSm<kernel>(device, kBlock, perSm))
+  if (qk_status_t st = blocksPerSm<kernel>(t.device, kBlock, perSm))
     return st;
-  constexpr int64_t teamsPerBlock = kBlock / TEAM;
-  splitWork(p, (int64_t(p.numTokens) + R - 1) / R,
-            int64_t(sms) * perSm * teamsPerBlock);
+  const int64_t resident = int64_t(t.sms) * perSm * teamsPerBlock;
+  // Work is split in steps of R tokens; a team's tokens are a whole number
+  // of steps (the last team of a group may stop early).
+  splitWork(p, (int64_t(p.numTokens) + R - 1) / R, resident);
+  p.tokensPerTeam *= R;
+  p.prefetchTeams = t.l2Prefetch ? int32_t(resident) : 0;
   const int64_t teams = int64_t(p.totalGroups) * p.teamsPerGroup;
   const int grid = int((teams + teamsPerBlock - 1) / teamsPerBlock);
-  return launch<kernel>(p, grid, kBlock, stream);
+  return launch<kernel>(p, grid, kBlock, t.stream);
 }
 
-// Rows in flight per team: one while the GPU can hold a team for every
-// row (small T: the shortest kernel, 39 registers), else enough for 32
-// bytes of loads per lane (R = 2 for one access per lane: T >= 1024 ran
-// 1-2% faster than R = 1 or 4 on an H100).
+// One row in flight per team while the GPU holds a team for every row
+// (small T), else two (NV = 1 only: wider rows already keep NV accesses
+// per lane in flight).
 template <class T, int VW, int TEAM, int NV, class P>
-qk_status_t launchTeam(P &p, int device, int sms, cudaStream_t stream) {
-  constexpr int kRBig = NV >= 2 ? 1 : 2;
-  if constexpr (kRBig > 1) {
+qk_status_t launchTeam(P &p, const Target &t) {
+  if constexpr (NV == 1) {
     int perSm = 0;
-    if (qk_status_t st =
-            blocksPerSm<teamKernel<T, VW, TEAM, NV, 1, 256, P>>(device, 256,
-                                                                perSm))
+    if (qk_status_t st = blocksPerSm<teamKernel<T, VW, TEAM, NV, 1, 256, P>>(
+            t.device, 256, perSm))
       return st;
-    const int64_t resident = int64_t(sms) * perSm * (256 / TEAM);
+    const int64_t resident = int64_t(t.sms) * perSm * (256 / TEAM);
     if (int64_t(p.numTokens) * p.totalGroups > resident)
-      return launchTeamR<T, VW, TEAM, NV, kRBig>(p, device, sms, stream);
+      return launchTeamR<T, VW, TEAM, NV, 2>(p, t);
   }
-  return launchTeamR<T, VW, TEAM, NV, 1>(p, device, sms, stream);
+  return launchTeamR<T, VW, TEAM, NV, 1>(p, t);
 }
 
 template <class T, int VW, int NV, class P>
-qk_status_t launchBlock(P &p, int nAcc, int device, int sms,
-                        cudaStream_t stream) {
+qk_status_t launchBlock(P &p, int nAcc, const Target &t) {
   int block = ((nAcc + NV - 1) / NV + 31) / 32 * 32;
   if (block < 64)
     block = 64;
   int perSm = 0;
   if (qk_status_t st =
-          blocksPerSm<blockKernel<T, VW, NV, P>>(device, block, perSm))
+          blocksPerSm<blockKernel<T, VW, NV, P>>(t.device, block, perSm))
     return st;
-  splitWork(p, int64_t(p.numTokens), int64_t(sms) * perSm);
+  splitWork(p, int64_t(p.numTokens), int64_t(t.sms) * perSm);
   const int grid = p.totalGroups * p.teamsPerGroup;
-  return launch<blockKernel<T, VW, NV, P>>(p, grid, block, stream);
+  return launch<blockKernel<T, VW, NV, P>>(p, grid, block, t.stream);
 }
 
 template <class T, class P>
-qk_status_t launchLoop(P &p, int device, int sms, cudaStream_t stream) {
+qk_status_t launchLoop(P &p, const Target &t) {
   constexpr int kBlock = 256;
   int perSm = 0;
-  if (qk_status_t st = blocksPerSm<loopKernel<T, P>>(device, kBlock, perSm))
+  if (qk_status_t st =
+          blocksPerSm<loopKernel<T, P>>(t.device, kBlock, perSm))
     return st;
-  splitWork(p, int64_t(p.numTokens), int64_t(sms) * perSm);
+  splitWork(p, int64_t(p.numTokens), int64_t(t.sms) * perSm);
   const int grid = p.totalGroups * p.teamsPerGroup;
-  return launch<loopKernel<T, P>>(p, grid, kBlock, stream);
+  return launch<loopKernel<T, P>>(p, grid, kBlock, t.stream);
 }
 
 // Picks the kernel shape from the widest group, in units of accesses.
 template <class T, int VW, class P>
-qk_status_t dispatch(P &p, int64_t maxGroupSize, int device, int sms,
-                     cudaStream_t stream) {
+qk_status_t dispatch(P &p, int64_t maxGroupSize, const Target &t) {
   const int64_t nAcc = maxGroupSize / VW;
   if (nAcc <= 8)
-    return launchTeam<T, VW, 8, 1>(p, device, sms, stream);
+    return launchTeam<T, VW, 8, 1>(p, t);
   if (nAcc <= 16)
-    return launchTeam<T, VW, 16, 1>(p, device, sms, stream);
+    return launchTeam<T, VW, 16, 1>(p, t);
   if (nAcc <= 32)
-    return launchTeam<T, VW, 32, 1>(p, device, sms, stream);
+    return launchTeam<T, VW, 32, 1>(p, t);
   if (nAcc <= 64)
-    return launchTeam<T, VW, 32, 2>(p, device, sms, stream);
+    return launchTeam<T, VW, 32, 2>(p, t);
   if (nAcc <= 128)
-    return launchTeam<T, VW, 32, 4>(p, device, sms, stream);
+    return launchTeam<T, VW, 32, 4>(p, t);
   if (nAcc <= 512 * 4)
-    return launchBlock<T, VW, 4>(p, int(nAcc), device, sms, stream);
+    return launchBlock<T, VW, 4>(p, int(nAcc), t);
   if (nAcc <= 512 * 8)
-    return launchBlock<T, VW, 8>(p, int(nAcc), device, sms, stream);
-  return launchLoop<T>(p, device, sms, stream);
+    return launchBlock<T, VW, 8>(p, int(nAcc), t);
+  return launchLoop<T>(p, t);
 }
 
 // QK_RUNTIME_WIDE_PARAMS=1 sends every call through WideParams (a test
@@ -787,8 +888,7 @@ template <class T>
 qk_status_t dispatchType(const void *in, int64_t inStride, void *out,
                          int64_t outStride, int64_t numTokens,
                          const qk_norm_range_t *ranges, int numRanges,
-                         const CallInfo &info, int device, int sms,
-                         cudaStream_t stream) {
+                         const CallInfo &info, const Target &t) {
   constexpr int kVec = 16 / sizeof(T);
   // 16-byte accesses need every row start, and every group start inside a
   // row, on a 16-byte boundary, and whole vectors per group.
@@ -813,12 +913,12 @@ qk_status_t dispatchType(const void *in, int64_t inStride, void *out,
   };
   if (compact) {
     CompactParams p = args(CompactParams{});
-    return dispatch<T, kVec>(p, info.maxGroupSize, device, sms, stream);
+    return dispatch<T, kVec>(p, info.maxGroupSize, t);
   }
   WideParams p = args(WideParams{});
   if (vec)
-    return dispatch<T, kVec>(p, info.maxGroupSize, device, sms, stream);
-  return dispatch<T, 1>(p, info.maxGroupSize, device, sms, stream);
+    return dispatch<T, kVec>(p, info.maxGroupSize, t);
+  return dispatch<T, 1>(p, info.maxGroupSize, t);
 }
 
 } // namespace
@@ -836,27 +936,39 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
   if (num_tokens == 0)
     return QK_STATUS_OK;
 
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
+  Target t;
+  t.stream = static_cast<cudaStream_t>(stream);
+  cudaError_t err = cudaGetDevice(&t.device);
   if (err != cudaSuccess)
     return deviceError(err, "cudaGetDevice");
-  int sms = 0;
-  if (qk_status_t st = smCount(device, sms))
+  if (qk_status_t st = deviceAttribute<cudaDevAttrMultiProcessorCount>(
+          t.device, t.sms, "cudaDeviceGetAttribute(MultiProcessorCount)"))
     return st;
-  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  const PrefetchMode mode = prefetchMode();
+  if (mode == PrefetchMode::Auto) {
+    int l2Bytes = 0;
+    if (qk_status_t st = deviceAttribute<cudaDevAttrL2CacheSize>(
+            t.device, l2Bytes, "cudaDeviceGetAttribute(L2CacheSize)"))
+      return st;
+    int64_t rowBytes = 0; // bytes one token reads
+    for (int r = 0; r < num_ranges; ++r)
+      rowBytes += ranges[r].num_groups * ranges[r].group_size;
+    rowBytes *= info.elementSize;
+    t.l2Prefetch = num_tokens > int64_t(l2Bytes) / rowBytes;
+  } else {
+    t.l2Prefetch = mode == PrefetchMode::Always;
+  }
   switch (dtype) {
   case QK_DTYPE_F32:
     return dispatchType<float>(in, in_token_stride, out, out_token_stride,
-                               num_tokens, ranges, num_ranges, info, device,
-                               sms, s);
+                               num_tokens, ranges, num_ranges, info, t);
   case QK_DTYPE_F16:
     return dispatchType<__half>(in, in_token_stride, out, out_token_stride,
-                                num_tokens, ranges, num_ranges, info, device,
-                                sms, s);
+                                num_tokens, ranges, num_ranges, info, t);
   case QK_DTYPE_BF16:
     return dispatchType<__nv_bfloat16>(in, in_token_stride, out,
                                        out_token_stride, num_tokens, ranges,
-                                       num_ranges, info, device, sms, s);
+                                       num_ranges, info, t);
   }
   return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
 }

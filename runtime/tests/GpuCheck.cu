@@ -344,10 +344,19 @@ int main(int argc, char **argv) {
   cudaDeviceProp prop;
   if (!check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties"))
     return 2;
-  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s\n", prop.name,
-              prop.major, prop.minor, prop.multiProcessorCount,
+  // The runtime's tuning switches, as this run sees them.
+  auto env = [](const char *name) {
+    const char *v = std::getenv(name);
+    return v ? v : "-";
+  };
+  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s; "
+              "QK_RUNTIME_L2_PREFETCH=%s QK_RUNTIME_WAVES=%s "
+              "QK_RUNTIME_WIDE_PARAMS=%s\n",
+              prop.name, prop.major, prop.minor, prop.multiProcessorCount,
               qk_runtime_name(),
-              std::getenv("QK_RUNTIME_DISABLE_PDL") ? "disabled" : "enabled");
+              std::getenv("QK_RUNTIME_DISABLE_PDL") ? "disabled" : "enabled",
+              env("QK_RUNTIME_L2_PREFETCH"), env("QK_RUNTIME_WAVES"),
+              env("QK_RUNTIME_WIDE_PARAMS"));
   if (std::strcmp(qk_runtime_name(), "cuda") != 0) {
     std::printf("FAIL qk_runtime_name() is \"%s\"\n", qk_runtime_name());
     return 1;
