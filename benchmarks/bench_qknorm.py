@@ -9,8 +9,8 @@ What is measured, per config and T, in one process:
   qk       OUR kernel: one qk_fused_rms_norm call through ctypes (torch data_ptrs,
            torch.cuda.current_stream().cuda_stream), in place on the qkv buffer
   qk_nopdl the same library loaded a second time with QK_RUNTIME_DISABLE_PDL=1
-  qk_pf    the same library loaded again with QK_RUNTIME_L2_PREFETCH=always (qk
-           prefetches only calls whose rows exceed the L2; see docs/runtime.md)
+  qk_nopf  the same library loaded again with QK_RUNTIME_L2_PREFETCH=0 (no L2
+           prefetch of the next wave's rows; see docs/runtime.md)
   a_nat, a_frms, b_nat, b_frms, c_a, c_b, d_tri, cp_qk   as in the anchors script
   (c_ip is left out: 4 kernels at ~20% of bandwidth in the anchors, and its compile
   time would eat the device budget.)
@@ -54,8 +54,8 @@ CONFIGS = {
     "qwen3_235b_tp8": dict(Hq=8, Hkv=1, D=128, eps=1e-6, shared=False, gemma=False),
     "gemma3_27b": dict(Hq=32, Hkv=16, D=128, eps=1e-6, shared=False, gemma=True),
 }
-VARIANTS = ["qk", "qk_nopdl", "qk_pf", "d_tri", "c_a", "c_b", "a_frms", "b_frms", "a_nat", "b_nat", "cp_qk"]
-INPLACE = {"qk", "qk_nopdl", "qk_pf", "d_tri"}
+VARIANTS = ["qk", "qk_nopdl", "qk_nopf", "d_tri", "c_a", "c_b", "a_frms", "b_frms", "a_nat", "b_nat", "cp_qk"]
+INPLACE = {"qk", "qk_nopdl", "qk_nopf", "d_tri"}
 TRI_CANDIDATES = [(2, 1), (4, 2), (16, 4), (16, 8), (32, 8)]
 DT = torch.bfloat16
 
@@ -335,7 +335,7 @@ def main():
     torch.manual_seed(0)
     lib = load_lib(args.lib)
     lib_nopdl = load_lib(args.lib, {"QK_RUNTIME_DISABLE_PDL": "1"}) if "qk_nopdl" in variants else None
-    lib_pf = load_lib(args.lib, {"QK_RUNTIME_L2_PREFETCH": "always"}) if "qk_pf" in variants else None
+    lib_nopf = load_lib(args.lib, {"QK_RUNTIME_L2_PREFETCH": "0"}) if "qk_nopf" in variants else None
     p = torch.cuda.get_device_properties(0)
     env = dict(gpu=torch.cuda.get_device_name(0), sms=p.multi_processor_count, torch=torch.__version__,
                cuda=torch.version.cuda, triton=triton.__version__, python=sys.version.split()[0],
@@ -409,7 +409,7 @@ def main():
             calls = {
                 "qk": (lambda b: qk_call(lib, b, rg), lambda b: (lambda: qk_call(lib, b, rg))),
                 "qk_nopdl": (lambda b: qk_call(lib_nopdl, b, rg), lambda b: (lambda: qk_call(lib_nopdl, b, rg))),
-                "qk_pf": (lambda b: qk_call(lib_pf, b, rg), lambda b: (lambda: qk_call(lib_pf, b, rg))),
+                "qk_nopf": (lambda b: qk_call(lib_nopf, b, rg), lambda b: (lambda: qk_call(lib_nopf, b, rg))),
                 "a_nat": (lambda b: a_nat(b, wq), lambda b: (lambda: a_nat(b, wq))),
                 "a_frms": (lambda b: a_frms(b, wq_eff), lambda b: (lambda: a_frms(b, wq_eff))),
                 "b_nat": (lambda b: b_nat(b, wq, wk), lambda b: (lambda: b_nat(b, wq, wk))),

@@ -15,9 +15,9 @@
 //  * Each lane moves 16-byte vectors when every pointer, stride and offset
 //    allows it, otherwise single elements (the scalar fallback).
 //  * A team keeps one row of loads in flight at small T (the shortest
-//    kernel) and two above. Calls whose rows exceed the L2 also prefetch:
-//    each team, after issuing its own loads, prefetches the rows of the
-//    team one resident wave ahead, so later waves mostly hit L2.
+//    kernel) and two above. Each team, after issuing its own loads, also
+//    prefetches into L2 the rows of the team one resident wave ahead, so
+//    later waves mostly hit L2.
 //  * Groups too wide for a warp (full-width OLMo2 norms, up to 32768 bf16
 //    elements cached in registers) use a whole block per row; anything wider
 //    (or unaligned and wide) uses a two-pass block loop.
@@ -354,11 +354,12 @@ __device__ TeamRows<Off> locateTeam(const Params<NR, Off> &p, unsigned team) {
 
 // R rows in flight per team (1 at small T: the shortest kernel; 2 above:
 // on an H100 R = 2 with 128-thread blocks beat R = 1, 4 and 8 at T >= 1024,
-// e.g. 5.9 against 7.1 us at T = 1024 with the rows in L2), and
-// optionally an L2 prefetch of the rows that the team one resident wave
-// ahead will load (Target::l2Prefetch). Six resident blocks (<= 40
-// registers) for the common R = 1 shape: 48 registers left five; the
-// wide-parameter path would spill under that cap.
+// e.g. 6.0 against 7.1 us at T = 1024 with the rows in L2), and an L2
+// prefetch of the rows that the team one resident wave ahead will load
+// (Params::prefetchTeams; 0 turns it off). Register caps: six resident
+// 256-thread blocks (<= 40 registers) for R = 1 (48 left five), nine
+// 128-thread blocks (<= 56) for R = 2; the wide-parameter path would spill
+// under them.
 template <int R, int NV, class P> constexpr int minTeamBlocks() {
   if constexpr (NV != 1 || !std::is_same_v<P, CompactParams>)
     return 1;
@@ -651,30 +652,24 @@ qk_status_t deviceAttribute(int device, int &value, const char *what) {
 struct Target {
   int device = 0;
   int sms = 0;
-  // Team kernels prefetch the next wave's rows into L2 (Params::
-  // prefetchTeams).
+  // Team kernels prefetch the next wave's rows into L2
+  // (Params::prefetchTeams).
   bool l2Prefetch = false;
   cudaStream_t stream = nullptr;
 };
 
-// When to prefetch: QK_RUNTIME_L2_PREFETCH=always|never, default auto:
-// when the rows a call reads exceed the L2 (they cannot all be resident).
-// On an H100 the prefetch gained 2-3 points of copy bandwidth on cold data
-// (T = 1024: 84 -> 86%) but cost 25-40% when the rows were already in L2
-// (T = 1024 llama4 5.9 -> 7.6 us): every line then takes a third L2
-// transaction. Data that fits in L2 is often still there (the QKV GEMM
-// just wrote it), so auto prefetches only what cannot fit.
-enum class PrefetchMode { Auto, Always, Never };
-PrefetchMode prefetchMode() {
-  static const PrefetchMode mode = [] {
+// The team kernels' L2 prefetch of the next wave's rows, on unless
+// QK_RUNTIME_L2_PREFETCH=0 (or "never"). Measured on an H100 (bench_qknorm.py,
+// docs/kernel-performance.md): +2-3 points of copy bandwidth on cold data
+// (T = 1024: 84 -> 87%; the Hq=8 shard at T = 8192: 87 -> 90%), and within
+// 0-2% when the rows are already in L2. (With one row in flight per team it
+// cost 5% in L2, one more reason for two.)
+bool l2PrefetchEnabled() {
+  static const bool enabled = [] {
     const char *v = std::getenv("QK_RUNTIME_L2_PREFETCH");
-    if (v && (!std::strcmp(v, "always") || !std::strcmp(v, "1")))
-      return PrefetchMode::Always;
-    if (v && (!std::strcmp(v, "never") || !std::strcmp(v, "0")))
-      return PrefetchMode::Never;
-    return PrefetchMode::Auto;
+    return !(v && (!std::strcmp(v, "0") || !std::strcmp(v, "never")));
   }();
-  return mode;
+  return enabled;
 }
 
 bool pdlEnabled() {
@@ -944,20 +939,7 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
   if (qk_status_t st = deviceAttribute<cudaDevAttrMultiProcessorCount>(
           t.device, t.sms, "cudaDeviceGetAttribute(MultiProcessorCount)"))
     return st;
-  const PrefetchMode mode = prefetchMode();
-  if (mode == PrefetchMode::Auto) {
-    int l2Bytes = 0;
-    if (qk_status_t st = deviceAttribute<cudaDevAttrL2CacheSize>(
-            t.device, l2Bytes, "cudaDeviceGetAttribute(L2CacheSize)"))
-      return st;
-    int64_t rowBytes = 0; // bytes one token reads
-    for (int r = 0; r < num_ranges; ++r)
-      rowBytes += ranges[r].num_groups * ranges[r].group_size;
-    rowBytes *= info.elementSize;
-    t.l2Prefetch = num_tokens > int64_t(l2Bytes) / rowBytes;
-  } else {
-    t.l2Prefetch = mode == PrefetchMode::Always;
-  }
+  t.l2Prefetch = l2PrefetchEnabled();
   switch (dtype) {
   case QK_DTYPE_F32:
     return dispatchType<float>(in, in_token_stride, out, out_token_stride,

@@ -16,13 +16,14 @@ status=0
 "$build/bin/qk-runtime-host-test" -q | tee "$log_dir/host-test.log" | tail -1 || status=1
 "$build/bin/qk-runtime-gpu-check" 2>&1 | tee "$log_dir/gpu-check.log" | grep -E "^(FAIL|SUMMARY|device|PASS (graphs|host))|failed" || status=1
 # The same matrix twice more, failures only, with the switches that select
-# other code paths: plain launches (PDL off) with the L2 prefetch always on
-# and a two-wave grid (many tokens per team, and the first wave prefetches
-# for the second: the token loop and its prefetches); then every call on the 64-bit parameter block (the path of
-# more than two ranges and huge offsets), prefetching too.
-QK_RUNTIME_DISABLE_PDL=1 QK_RUNTIME_L2_PREFETCH=always QK_RUNTIME_WAVES=2 \
+# other code paths: plain launches (PDL off) on a two-wave grid (many
+# tokens per team, and the first wave prefetches for the second: the token
+# loop and its prefetches); then every call on the 64-bit parameter block
+# (the path of more than two ranges and huge offsets) without the L2
+# prefetch.
+QK_RUNTIME_DISABLE_PDL=1 QK_RUNTIME_WAVES=2 \
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-nopdl.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
-QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=always \
+QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=0 \
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-wide.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
