@@ -661,9 +661,10 @@ struct Target {
 // The team kernels' L2 prefetch of the next wave's rows, on unless
 // QK_RUNTIME_L2_PREFETCH=0 (or "never"). Measured on an H100 (bench_qknorm.py,
 // docs/kernel-performance.md): +2-3 points of copy bandwidth on cold data
-// (T = 1024: 84 -> 87%; the Hq=8 shard at T = 8192: 87 -> 90%), and within
-// 0-2% when the rows are already in L2. (With one row in flight per team it
-// cost 5% in L2, one more reason for two.)
+// (T = 1024: 84 -> 87%; the Hq=8 shard at T = 8192: 87 -> 89%), and 0-2%
+// when the rows are already in L2 (4.5% in the worst cell, the shard at
+// T = 8192). With one row in flight per team it cost 5% in L2, one more
+// reason for two.
 bool l2PrefetchEnabled() {
   static const bool enabled = [] {
     const char *v = std::getenv("QK_RUNTIME_L2_PREFETCH");
