@@ -1,4 +1,4 @@
-//===- qknorm_variants.cu - Kernel-shape experiments for the QK-norm kernel ===//
+//===- qknorm_variants.cu - Kernel-shape experiments, QK-norm kernel -----===//
 //
 // The experiments behind the "what limits it" section of
 // docs/kernel-performance.md: the production entry point (this file includes
@@ -49,8 +49,7 @@ namespace {
 // registers. PF: each team also prefetches into L2 the rows of the team
 // `pfTeams` ahead (PF resident waves later; 0: no prefetch), so that later
 // waves find their rows in L2 and more bytes are in flight during the ramp.
-template <class T, int VW, int TEAM, int NV, int R, int BLOCK, int MINB,
-          int PF>
+template <class T, int VW, int TEAM, int NV, int R, int BLOCK, int MINB, int PF>
 __global__ void __launch_bounds__(BLOCK, MINB)
     varKernel(const __grid_constant__ CompactParams p, int pfTeams) {
   using A = Access<T, VW>;
@@ -112,8 +111,8 @@ __global__ void __launch_bounds__(BLOCK, MINB)
         for (int v = 0; v < NV; ++v) {
           const int a = lane + v * TEAM;
           if (a < fr.groupSize / VW)
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(
-                fin + t * p.inStride + Off(a) * VW));
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(fin + t * p.inStride +
+                                                          Off(a) * VW));
         }
     }
   }
@@ -265,9 +264,9 @@ template <class P, bool ReadAll> Variant emptyVariant(std::string name) {
 std::vector<Variant> variants() {
   std::vector<Variant> v;
   v.push_back({"prod", [](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
-                 qk_status_t st = qk_fused_rms_norm(
-                     QK_DTYPE_BF16, b, pb.width, b, pb.width, pb.T, pb.ranges,
-                     2, s);
+                 qk_status_t st =
+                     qk_fused_rms_norm(QK_DTYPE_BF16, b, pb.width, b, pb.width,
+                                       pb.T, pb.ranges, 2, s);
                  if (st) {
                    std::fprintf(stderr, "prod: %s\n", qk_last_error_message());
                    std::exit(1);
@@ -307,8 +306,8 @@ void setup(Problem &pb, const Config &c, int64_t T) {
   // >= 256 MB in total where T allows (so mostly not L2-resident), at least
   // 8 and at most 512 buffers.
   pb.numBuf = int(std::min<int64_t>(
-      512, std::max<int64_t>(8, (int64_t(256) << 20) / std::max<int64_t>(
-                                                         bytes, 1))));
+      512, std::max<int64_t>(8, (int64_t(256) << 20) /
+                                    std::max<int64_t>(bytes, 1))));
   pb.buf.resize(pb.numBuf);
   for (auto &b : pb.buf)
     CK(cudaMalloc(&b, bytes));
@@ -342,8 +341,7 @@ void release(Problem &pb) {
 }
 
 // Output of one call on fresh data, for the bit-for-bit check.
-std::vector<uint16_t> runOnce(Problem &pb, const Variant &v,
-                              cudaStream_t s) {
+std::vector<uint16_t> runOnce(Problem &pb, const Variant &v, cudaStream_t s) {
   const int64_t n = pb.T * pb.width;
   fillKernel<<<256, 256, 0, s>>>(pb.buf[0], n, 12345);
   v.launch(pb, pb.buf[0], s);
@@ -422,8 +420,8 @@ int main(int argc, char **argv) {
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   const double bw = copyBandwidth(s);
-  std::printf("device %s, %d SMs; copy bandwidth %.0f GB/s\n", prop.name,
-              gSms, bw);
+  std::printf("device %s, %d SMs; copy bandwidth %.0f GB/s\n", prop.name, gSms,
+              bw);
   const auto vs = variants();
   const int64_t tokens[] = {1, 16, 128, 1024, 8192, 32768};
   std::printf("%-16s %6s %-16s %9s %6s %s\n", "config", "T", "variant",
@@ -460,8 +458,8 @@ int main(int argc, char **argv) {
           continue;
         }
         const double us = timeGraph(pb, v, s);
-        std::printf("%-16s %6lld %-16s %9.2f %6.1f %s\n", c.name,
-                    (long long)T, v.name.c_str(), us,
+        std::printf("%-16s %6lld %-16s %9.2f %6.1f %s\n", c.name, (long long)T,
+                    v.name.c_str(), us,
                     empty ? 0.0 : 100.0 * bytes / (us * 1e-6) / 1e9 / bw,
                     check);
         std::fflush(stdout);

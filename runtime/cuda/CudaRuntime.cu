@@ -213,8 +213,7 @@ template <class T> __device__ float roundTrip(float v) {
 // One weight element (the unaligned and the loop kernels' path). Weights
 // are read-only for the whole launch (they must not alias `out`), so the
 // read-only path is safe.
-template <class T, class R>
-__device__ float loadWeight(const R &r, int64_t i) {
+template <class T, class R> __device__ float loadWeight(const R &r, int64_t i) {
   float w = (r.flags & kWeightF32)
                 ? __ldg(static_cast<const float *>(r.weight) + i)
                 : Elem<T>::toFloat(__ldg(static_cast<const T *>(r.weight) + i));
@@ -245,8 +244,7 @@ __device__ void loadWeights(const R &r, int a, bool valid, float (&w)[VW]) {
         }
       } else {
         using Raw = typename Access<T, VW>::Raw;
-        Access<T, VW>::unpack(__ldg(static_cast<const Raw *>(r.weight) + a),
-                              w);
+        Access<T, VW>::unpack(__ldg(static_cast<const Raw *>(r.weight) + a), w);
       }
 #pragma unroll
       for (int k = 0; k < VW; ++k)
@@ -288,8 +286,8 @@ __device__ BlockRow<Off> locateBlockRow(const Params<NR, Off> &p) {
   const Off chunk = Off(blockIdx.x / unsigned(p.totalGroups));
   BlockRow<Off> b;
   b.range = rangeOf(p, group);
-  b.column =
-      b.range.columnOffset + Off(group - b.range.groupBase) * b.range.groupStride;
+  b.column = b.range.columnOffset +
+             Off(group - b.range.groupBase) * b.range.groupStride;
   b.tokenBegin = chunk * p.tokensPerTeam;
   b.tokenEnd = b.tokenBegin + p.tokensPerTeam;
   if (b.tokenEnd > p.numTokens)
@@ -398,8 +396,8 @@ __global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, P>())
   int pfAcc = 0;
   if (p.prefetchTeams > 0 && ahead < teams) {
     const TeamRows<Off> next = locateTeam(p, ahead);
-    pfRow = static_cast<const T *>(p.in) + next.column +
-            next.begin * p.inStride;
+    pfRow =
+        static_cast<const T *>(p.in) + next.column + next.begin * p.inStride;
     pfRows = next.end - next.begin;
     pfAcc = next.range.groupSize / VW;
   }
@@ -529,8 +527,8 @@ __global__ void __launch_bounds__(512)
 #pragma unroll
     for (int v = 0; v < NV; ++v) {
       const int a = threadIdx.x + v * blockDim.x;
-      raw[v] = a < nAcc ? A::load(in + t * p.inStride + Off(a) * VW)
-                        : A::zero();
+      raw[v] =
+          a < nAcc ? A::load(in + t * p.inStride + Off(a) * VW) : A::zero();
     }
   };
   pdlWait();
@@ -579,8 +577,7 @@ __global__ void __launch_bounds__(512)
 //===----------------------------------------------------------------------===//
 
 template <class T, class P>
-__global__ void __launch_bounds__(256)
-    loopKernel(const __grid_constant__ P p) {
+__global__ void __launch_bounds__(256) loopKernel(const __grid_constant__ P p) {
   using Off = decltype(p.numTokens);
   __shared__ float red[2][32];
   pdlLaunchDependents();
@@ -801,12 +798,10 @@ qk_status_t launchBlock(P &p, int nAcc, const Target &t) {
   return launch<blockKernel<T, VW, NV, P>>(p, grid, block, t.stream);
 }
 
-template <class T, class P>
-qk_status_t launchLoop(P &p, const Target &t) {
+template <class T, class P> qk_status_t launchLoop(P &p, const Target &t) {
   constexpr int kBlock = 256;
   int perSm = 0;
-  if (qk_status_t st =
-          blocksPerSm<loopKernel<T, P>>(t.device, kBlock, perSm))
+  if (qk_status_t st = blocksPerSm<loopKernel<T, P>>(t.device, kBlock, perSm))
     return st;
   splitWork(p, int64_t(p.numTokens), int64_t(t.sms) * perSm);
   const int grid = p.totalGroups * p.teamsPerGroup;
@@ -869,12 +864,10 @@ P makeParams(const void *in, int64_t inStride, void *out, int64_t outStride,
     d.invGroupSize = 1.0f / float(src.group_size);
     d.epsilon = src.epsilon;
     d.weightOffset = src.weight_offset;
-    d.flags = (src.weight_dtype == QK_DTYPE_F32 ? kWeightF32 : 0) |
-              (src.rounding == QK_ROUNDING_BEFORE_WEIGHT ? kRoundBeforeWeight
-                                                         : 0) |
-              (reinterpret_cast<uintptr_t>(src.weight) % 16 == 0
-                   ? kWeightVector
-                   : 0);
+    d.flags =
+        (src.weight_dtype == QK_DTYPE_F32 ? kWeightF32 : 0) |
+        (src.rounding == QK_ROUNDING_BEFORE_WEIGHT ? kRoundBeforeWeight : 0) |
+        (reinterpret_cast<uintptr_t>(src.weight) % 16 == 0 ? kWeightVector : 0);
     base += int32_t(src.num_groups);
   }
   return p;
@@ -888,9 +881,10 @@ qk_status_t dispatchType(const void *in, int64_t inStride, void *out,
   constexpr int kVec = 16 / sizeof(T);
   // 16-byte accesses need every row start, and every group start inside a
   // row, on a 16-byte boundary, and whole vectors per group.
-  bool vec = reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
-             reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
-             (numTokens <= 1 || (inStride % kVec == 0 && outStride % kVec == 0));
+  bool vec =
+      reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
+      reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
+      (numTokens <= 1 || (inStride % kVec == 0 && outStride % kVec == 0));
   for (int r = 0; r < numRanges; ++r)
     vec = vec && ranges[r].column_offset % kVec == 0 &&
           ranges[r].group_size % kVec == 0 &&

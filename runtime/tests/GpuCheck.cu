@@ -277,8 +277,7 @@ bool checkLargeOffsets(DeviceBackend &be) {
   const bool pass = ok && st == QK_STATUS_OK && worst <= 1.0 && !guardChanged;
   std::printf("%s large offsets (bf16, 3 rows 2^30+256 elements apart): "
               "status %d, worst %.3f ulp, %lld guard elements changed\n",
-              pass ? "PASS" : "FAIL", int(st), worst,
-              (long long)guardChanged);
+              pass ? "PASS" : "FAIL", int(st), worst, (long long)guardChanged);
   return pass;
 }
 
@@ -308,8 +307,7 @@ bool checkDeviceError(DeviceBackend &be) {
   cudaGraph_t graph = nullptr;
   qk_status_t st = QK_STATUS_OK;
   std::string msg;
-  if (ok && check(cudaStreamBeginCapture(blocking,
-                                         cudaStreamCaptureModeGlobal),
+  if (ok && check(cudaStreamBeginCapture(blocking, cudaStreamCaptureModeGlobal),
                   "begin capture")) {
     st = qk_fused_rms_norm(QK_DTYPE_BF16, buf, W, buf, W, 1, &r, 1, nullptr);
     msg = qk_last_error_message();
