@@ -13,9 +13,10 @@
 // size, 32-bit index math, vector weight loads) are in the git history of
 // this file; their logs are in docs/kernel-experiments/.
 //
-// Build: nvcc -O3 -std=c++17 -arch=sm_90 -Iinclude -o qkvar \
-//          benchmarks/qknorm_variants.cu runtime/common/Validate.cpp
-// Run:   ./qkvar [filter [once]]  (filter: substring of "config/T/variant";
+// Build: the CMake target qk-kernel-variants (built wherever nvcc is), or
+//   nvcc -O3 -std=c++17 -arch=sm_90 -Iinclude -o qk-kernel-variants \
+//     benchmarks/qknorm_variants.cu runtime/common/Validate.cpp
+// Run:   qk-kernel-variants [filter [once]]  (filter: substring of "config/T/variant";
 //        once: one call of each variant, untimed, for ncu)
 //
 //===----------------------------------------------------------------------===//
