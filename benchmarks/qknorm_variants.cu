@@ -16,8 +16,9 @@
 // Build: the CMake target qk-kernel-variants (built wherever nvcc is), or
 //   nvcc -O3 -std=c++17 -arch=sm_90 -Iinclude -o qk-kernel-variants \
 //     benchmarks/qknorm_variants.cu runtime/common/Validate.cpp
-// Run:   qk-kernel-variants [filter [once]]  (filter: substring of "config/T/variant";
-//        once: one call of each variant, untimed, for ncu)
+// Run:   qk-kernel-variants [filter [once]]
+//        filter: substring of "config/T/variant"; once: one call of each
+//        variant, untimed, for ncu.
 //
 //===----------------------------------------------------------------------===//
 
