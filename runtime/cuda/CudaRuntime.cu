@@ -271,28 +271,31 @@ __device__ DevRange<Off> rangeOf(const Params<NR, Off> &p, int g) {
   return r;
 }
 
-// What a block of a block-per-row kernel works on: its group's range, the
-// group's first column, and its tokens [tokenBegin, tokenEnd).
-template <class Off> struct BlockRow {
+// What worker `worker` (a team, or a block of the block kernels) works on:
+// its group's range, the group's first column, and its tokens
+// [begin, end). Worker w handles group w % totalGroups and the
+// (w / totalGroups)-th run of tokensPerTeam tokens.
+template <class Off> struct WorkerRows {
   DevRange<Off> range;
   Off column;
-  Off tokenBegin;
-  Off tokenEnd;
+  Off begin;
+  Off end;
 };
 
 template <int NR, class Off>
-__device__ BlockRow<Off> locateBlockRow(const Params<NR, Off> &p) {
-  const int group = int(blockIdx.x % unsigned(p.totalGroups));
-  const Off chunk = Off(blockIdx.x / unsigned(p.totalGroups));
-  BlockRow<Off> b;
-  b.range = rangeOf(p, group);
-  b.column = b.range.columnOffset +
-             Off(group - b.range.groupBase) * b.range.groupStride;
-  b.tokenBegin = chunk * p.tokensPerTeam;
-  b.tokenEnd = b.tokenBegin + p.tokensPerTeam;
-  if (b.tokenEnd > p.numTokens)
-    b.tokenEnd = p.numTokens;
-  return b;
+__device__ WorkerRows<Off> locateWorker(const Params<NR, Off> &p,
+                                        unsigned worker) {
+  const int g = int(worker % unsigned(p.totalGroups));
+  const Off j = Off(worker / unsigned(p.totalGroups));
+  WorkerRows<Off> r;
+  r.range = rangeOf(p, g);
+  r.column =
+      r.range.columnOffset + Off(g - r.range.groupBase) * r.range.groupStride;
+  r.begin = j * p.tokensPerTeam;
+  r.end = r.begin + p.tokensPerTeam;
+  if (r.end > p.numTokens)
+    r.end = p.numTokens;
+  return r;
 }
 
 // Programmatic dependent launch, in two halves. Every kernel first lets the
@@ -326,30 +329,6 @@ __device__ float finish(float x, float inv, float w, bool roundBefore) {
 // Team kernel: TEAM lanes per row, NV accesses of VW elements per lane.
 //===----------------------------------------------------------------------===//
 
-// The tokens [begin, end) of team `team` (< totalGroups * teamsPerGroup),
-// and the first column of its group.
-template <class Off> struct TeamRows {
-  DevRange<Off> range;
-  Off column;
-  Off begin;
-  Off end;
-};
-
-template <int NR, class Off>
-__device__ TeamRows<Off> locateTeam(const Params<NR, Off> &p, unsigned team) {
-  const int g = int(team % unsigned(p.totalGroups));
-  const Off j = Off(team / unsigned(p.totalGroups));
-  TeamRows<Off> r;
-  r.range = rangeOf(p, g);
-  r.column =
-      r.range.columnOffset + Off(g - r.range.groupBase) * r.range.groupStride;
-  r.begin = j * p.tokensPerTeam;
-  r.end = r.begin + p.tokensPerTeam;
-  if (r.end > p.numTokens)
-    r.end = p.numTokens;
-  return r;
-}
-
 // R rows in flight per team (1 at small T: the shortest kernel; 2 above:
 // on an H100 R = 2 with 128-thread blocks beat R = 1, 4 and 8 at T >= 1024,
 // e.g. 6.0 against 7.1 us at T = 1024 with the rows in L2), and an L2
@@ -376,7 +355,7 @@ __global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, P>())
   const unsigned teams = unsigned(p.totalGroups) * unsigned(p.teamsPerGroup);
   if (team >= teams)
     return;
-  const TeamRows<Off> me = locateTeam(p, team);
+  const WorkerRows<Off> me = locateWorker(p, team);
   const DevRange<Off> &rg = me.range;
   const int nAcc = rg.groupSize / VW; // accesses per row (VW divides it)
   // Shuffles name only this team's lanes: other teams of the warp may have
@@ -395,7 +374,7 @@ __global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, P>())
   Off pfRows = 0;
   int pfAcc = 0;
   if (p.prefetchTeams > 0 && ahead < teams) {
-    const TeamRows<Off> next = locateTeam(p, ahead);
+    const WorkerRows<Off> next = locateWorker(p, ahead);
     pfRow =
         static_cast<const T *>(p.in) + next.column + next.begin * p.inStride;
     pfRows = next.end - next.begin;
@@ -514,10 +493,10 @@ __global__ void __launch_bounds__(512)
   using Off = decltype(p.numTokens);
   __shared__ float red[2][32];
   pdlLaunchDependents();
-  const BlockRow<Off> row = locateBlockRow(p);
+  const WorkerRows<Off> row = locateWorker(p, blockIdx.x);
   const DevRange<Off> rg = row.range;
-  const Off tBegin = row.tokenBegin;
-  const Off tEnd = row.tokenEnd;
+  const Off tBegin = row.begin;
+  const Off tEnd = row.end;
   const int nAcc = rg.groupSize / VW;
   const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
   const T *in = static_cast<const T *>(p.in) + row.column;
@@ -581,12 +560,12 @@ __global__ void __launch_bounds__(256) loopKernel(const __grid_constant__ P p) {
   using Off = decltype(p.numTokens);
   __shared__ float red[2][32];
   pdlLaunchDependents();
-  const BlockRow<Off> row = locateBlockRow(p);
+  const WorkerRows<Off> row = locateWorker(p, blockIdx.x);
   const DevRange<Off> rg = row.range;
   const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
   pdlWait();
   int parity = 0;
-  for (Off t = row.tokenBegin; t < row.tokenEnd; ++t, parity ^= 1) {
+  for (Off t = row.begin; t < row.end; ++t, parity ^= 1) {
     const T *x = static_cast<const T *>(p.in) + t * p.inStride + row.column;
     T *y = static_cast<T *>(p.out) + t * p.outStride + row.column;
     float ss = 0.0f;

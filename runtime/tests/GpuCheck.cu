@@ -164,6 +164,21 @@ struct GraphBackend final : DeviceBackend {
   }
 };
 
+// q then k: `hq` and `hkv` packed heads of D columns from column 0, one
+// weight for both, eps 1e-6, rounded once.
+void setQKRanges(qk_norm_range_t (&r)[2], int64_t hq, int64_t hkv, int64_t D,
+                 const void *w, qk_dtype_t weightDtype) {
+  r[0] = {};
+  r[0].num_groups = hq;
+  r[0].group_size = r[0].group_stride = D;
+  r[0].weight = w;
+  r[0].weight_dtype = weightDtype;
+  r[0].epsilon = 1e-6f;
+  r[1] = r[0];
+  r[1].column_offset = hq * D;
+  r[1].num_groups = hkv;
+}
+
 // Host microseconds per call: validation + launch, no synchronisation.
 double hostCostUs(DeviceBackend &be, int64_t tokens) {
   const int64_t D = 128, hq = 40, hkv = 8, W = (hq + 2 * hkv) * D;
@@ -174,15 +189,8 @@ double hostCostUs(DeviceBackend &be, int64_t tokens) {
       !check(cudaMemset(w, 0x3c, D * 2), "memset") ||
       !check(cudaDeviceSynchronize(), "memset sync"))
     std::exit(2);
-  qk_norm_range_t r[2] = {};
-  r[0].num_groups = hq;
-  r[0].group_size = r[0].group_stride = D;
-  r[0].weight = w;
-  r[0].weight_dtype = QK_DTYPE_BF16;
-  r[0].epsilon = 1e-6f;
-  r[1] = r[0];
-  r[1].column_offset = hq * D;
-  r[1].num_groups = hkv;
+  qk_norm_range_t r[2];
+  setQKRanges(r, hq, hkv, D, w, QK_DTYPE_BF16);
   double best = 1e30;
   for (int rep = 0; rep < 7; ++rep) {
     const int n = 200; // short bursts: the launch queue never fills
@@ -234,15 +242,8 @@ bool checkLargeOffsets(DeviceBackend &be) {
     ok = be.upload(static_cast<uint16_t *>(buf) + t * stride, rows[t].data(),
                    rows[t].size());
   }
-  qk_norm_range_t r[2] = {};
-  r[0].num_groups = hq;
-  r[0].group_size = r[0].group_stride = D;
-  r[0].weight = w;
-  r[0].weight_dtype = d;
-  r[0].epsilon = 1e-6f;
-  r[1] = r[0];
-  r[1].column_offset = hq * D;
-  r[1].num_groups = 1;
+  qk_norm_range_t r[2];
+  setQKRanges(r, hq, 1, D, w, d);
   r[1].weight = nullptr;
   qk_status_t st = ok ? be.call(d, buf, stride, buf, stride, T, r, 2)
                       : QK_STATUS_DEVICE_ERROR;
