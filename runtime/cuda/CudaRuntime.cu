@@ -75,11 +75,11 @@ template <class Off> struct DevRange {
 // The parameter block of every kernel. It lives in constant bank 0, which
 // is new (and cold) at every launch, and each 64-byte line of it that a
 // kernel touches is a dependent constant-cache miss before the first load
-// can issue. Measured on an H100 (benchmarks/qknorm_variants.cu): T = 1 took
-// 2.1 us per call with a 288-byte block of 64-bit offsets and 1.2-1.3 us
-// with the 128-byte CompactParams (32-bit offsets and index math, two
-// ranges). WideParams covers everything else: more ranges, or offsets
-// beyond 2^31 elements.
+// can issue. Measured on an H100 (benchmarks/qknorm_variants.cu), the rest
+// of the kernel unchanged: T = 1 took 2.1 us per call in a CUDA graph with a
+// 288-byte block of 64-bit offsets and 1.4 us with the 128-byte
+// CompactParams (32-bit offsets and index math, two ranges). WideParams
+// covers everything else: more ranges, or offsets beyond 2^31 elements.
 template <int NR, class Off> struct Params {
   const void *in;
   void *out;
