@@ -2,15 +2,15 @@
 //
 // The experiments behind the "what limits it" section of
 // docs/kernel-performance.md: the production entry point (this file includes
-// runtime/cuda/CudaRuntime.cu) side by side with variants of its team kernel
-// that change one thing at a time -- rows in flight per team, block size,
-// a register cap, an L2 prefetch of the next wave's rows, the number of
-// waves -- and empty kernels with the wide and the compact parameter block
-// (the floor of a launch). Times are CUDA-graph replays of back-to-back calls
-// over rotating buffers (median over replays, per call), as in
-// bench_qknorm.py. Every variant's output is compared bit for bit with the
-// production kernel's before it is timed. Earlier rounds (parameter-block
-// size, 32-bit index math, vector weight loads) are in the git history of
+// runtime/cuda/CudaRuntime.cu) side by side with its team kernel launched
+// differently, one thing at a time -- rows in flight per team, block size,
+// the L2 prefetch distance, the number of waves -- and empty kernels with
+// the wide and the compact parameter block (the floor of a launch). Times are
+// CUDA-graph replays of back-to-back calls over rotating buffers (median over
+// replays, per call), as in bench_qknorm.py. Every variant's output is compared
+// bit for bit with the production kernel's before it is timed. Earlier rounds
+// (parameter-block size, 32-bit index math, vector weight loads, register
+// caps), which copied the kernel to change its body, are in the git history of
 // this file; their logs are in docs/kernel-experiments/.
 //
 // Build: the CMake target qk-kernel-variants (built wherever nvcc is), or
@@ -44,123 +44,8 @@
 namespace {
 
 //===----------------------------------------------------------------------===//
-// Variant kernel: the production team kernel (CompactParams) with knobs
+// Variants: production's team kernel, sized and launched differently
 //===----------------------------------------------------------------------===//
-
-// MINB: __launch_bounds__ minimum blocks per SM (0: none), which caps the
-// registers. PF: each team also prefetches into L2 the rows of the team
-// `pfTeams` ahead (PF resident waves later; 0: no prefetch), so that later
-// waves find their rows in L2 and more bytes are in flight during the ramp.
-template <class T, int VW, int TEAM, int NV, int R, int BLOCK, int MINB, int PF>
-__global__ void __launch_bounds__(BLOCK, MINB)
-    varKernel(const __grid_constant__ CompactParams p, int pfTeams) {
-  using A = Access<T, VW>;
-  using Off = int32_t;
-  pdlLaunchDependents();
-  const int lane = threadIdx.x % TEAM;
-  const unsigned team = (blockIdx.x * BLOCK + threadIdx.x) / TEAM;
-  const unsigned teams = unsigned(p.totalGroups) * unsigned(p.teamsPerGroup);
-  if (team >= teams)
-    return;
-  const int g = int(team % unsigned(p.totalGroups));
-  const Off j = Off(team / unsigned(p.totalGroups));
-  const DevRange<Off> rg = rangeOf(p, g);
-  const Off col = rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride;
-  const int nAcc = rg.groupSize / VW;
-  const unsigned mask = TEAM == 32 ? 0xffffffffu
-                                   : ((1u << TEAM) - 1u)
-                                         << (threadIdx.x % 32 / TEAM * TEAM);
-  const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
-  const T *in = static_cast<const T *>(p.in) + col;
-  T *out = static_cast<T *>(p.out) + col;
-  // Here tokensPerTeam counts chunks of R tokens.
-  const Off tBegin = j * p.tokensPerTeam * R;
-  Off tEnd = tBegin + p.tokensPerTeam * R;
-  if (tEnd > p.numTokens)
-    tEnd = p.numTokens;
-  typename A::Raw raw[R][NV];
-  auto loadChunk = [&](Off t0) {
-#pragma unroll
-    for (int i = 0; i < R; ++i)
-#pragma unroll
-      for (int v = 0; v < NV; ++v) {
-        const int a = lane + v * TEAM;
-        raw[i][v] = (t0 + i < tEnd && a < nAcc)
-                        ? A::load(in + (t0 + i) * p.inStride + Off(a) * VW)
-                        : A::zero();
-      }
-  };
-  pdlWait();
-  Off t0 = tBegin;
-  loadChunk(t0);
-  if constexpr (PF > 0) {
-    // One prefetch per 128-byte line of the future team's rows.
-    constexpr int kLanesPerLine = 128 / (VW * int(sizeof(T)));
-    const unsigned ft = team + unsigned(pfTeams);
-    if (ft < teams && lane % kLanesPerLine == 0) {
-      const int fg = int(ft % unsigned(p.totalGroups));
-      const Off fj = Off(ft / unsigned(p.totalGroups));
-      const DevRange<Off> fr = rangeOf(p, fg);
-      const Off fcol =
-          fr.columnOffset + Off(fg - fr.groupBase) * fr.groupStride;
-      const Off fBegin = fj * p.tokensPerTeam * R;
-      Off fEnd = fBegin + p.tokensPerTeam * R;
-      if (fEnd > p.numTokens)
-        fEnd = p.numTokens;
-      const T *fin = static_cast<const T *>(p.in) + fcol;
-      for (Off t = fBegin; t < fEnd; ++t)
-#pragma unroll
-        for (int v = 0; v < NV; ++v) {
-          const int a = lane + v * TEAM;
-          if (a < fr.groupSize / VW)
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(fin + t * p.inStride +
-                                                          Off(a) * VW));
-        }
-    }
-  }
-  float w[NV][VW];
-#pragma unroll
-  for (int v = 0; v < NV; ++v)
-    loadWeights<T, VW>(rg, lane + v * TEAM, lane + v * TEAM < nAcc, w[v]);
-  for (; t0 < tEnd; t0 += R) {
-    if (t0 != tBegin)
-      loadChunk(t0);
-    float ss[R];
-#pragma unroll
-    for (int i = 0; i < R; ++i) {
-      ss[i] = 0.0f;
-#pragma unroll
-      for (int v = 0; v < NV; ++v) {
-        float x[VW];
-        A::unpack(raw[i][v], x);
-#pragma unroll
-        for (int k = 0; k < VW; ++k)
-          ss[i] = fmaf(x[k], x[k], ss[i]);
-      }
-    }
-#pragma unroll
-    for (int off = TEAM / 2; off > 0; off /= 2)
-#pragma unroll
-      for (int i = 0; i < R; ++i)
-        ss[i] += __shfl_xor_sync(mask, ss[i], off, TEAM);
-#pragma unroll
-    for (int i = 0; i < R; ++i) {
-      const float inv = rsqrtf(ss[i] * rg.invGroupSize + rg.epsilon);
-#pragma unroll
-      for (int v = 0; v < NV; ++v) {
-        const int a = lane + v * TEAM;
-        if (t0 + i < tEnd && a < nAcc) {
-          float y[VW];
-          A::unpack(raw[i][v], y);
-#pragma unroll
-          for (int k = 0; k < VW; ++k)
-            y[k] = finish<T>(y[k], inv, w[v][k], roundBefore);
-          A::store(out + (t0 + i) * p.outStride + Off(a) * VW, y);
-        }
-      }
-    }
-  }
-}
 
 // Empty kernels: the floor of a launch in a graph with the wide and the
 // compact parameter block, reading all of it (as the range lookup does)
@@ -230,30 +115,32 @@ template <class P> P paramsFor(Problem &pb, __nv_bfloat16 *b) {
 
 int gSms = 0;
 
-// Team kernel variant for D = 128 bf16 (VW 8, TEAM 16, NV 1), sized like
-// production's launchTeamR; `waves` as QK_RUNTIME_WAVES.
-template <int R, int BLOCK, int MINB, int PF>
+// Production's team kernel for D = 128 bf16 (VW 8, TEAM 16, NV 1) with R
+// rows in flight and BLOCK threads, prefetching PF resident waves ahead (0:
+// none), on a grid of up to `waves` times the resident capacity; sized like
+// launchTeamR otherwise.
+template <int R, int BLOCK, int PF>
 Variant teamVariant(std::string name, int64_t waves = 64) {
   return {name, [waves](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
             auto p = paramsFor<CompactParams>(pb, b);
             auto kernel =
-                varKernel<__nv_bfloat16, 8, 16, 1, R, BLOCK, MINB, PF>;
+                teamKernel<__nv_bfloat16, 8, 16, 1, R, BLOCK, CompactParams>;
             static int perSm = 0;
             if (!perSm)
               CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel,
                                                                BLOCK, 0));
             const int64_t teamsPerBlock = BLOCK / 16;
+            const int64_t resident = int64_t(gSms) * perSm * teamsPerBlock;
             const int64_t units = (pb.T + R - 1) / R;
-            int64_t perGroup =
-                int64_t(gSms) * perSm * teamsPerBlock * waves / p.totalGroups;
+            int64_t perGroup = resident * waves / p.totalGroups;
             perGroup = std::max<int64_t>(1, std::min(perGroup, units));
-            p.tokensPerTeam = int32_t((units + perGroup - 1) / perGroup);
-            p.teamsPerGroup =
-                int32_t((units + p.tokensPerTeam - 1) / p.tokensPerTeam);
+            const int64_t steps = (units + perGroup - 1) / perGroup;
+            p.tokensPerTeam = int32_t(steps * R);
+            p.teamsPerGroup = int32_t((units + steps - 1) / steps);
+            p.prefetchTeams = int32_t(PF * resident);
             const int64_t teams = int64_t(p.totalGroups) * p.teamsPerGroup;
-            const int pfTeams = int(PF * int64_t(gSms) * perSm * teamsPerBlock);
             launchPdl(kernel, (teams + teamsPerBlock - 1) / teamsPerBlock,
-                      BLOCK, s, p, pfTeams);
+                      BLOCK, s, p);
           }};
 }
 
@@ -276,13 +163,13 @@ std::vector<Variant> variants() {
                }});
   // Round 4: prefetch distance (waves ahead), rows in flight, block size,
   // and one chunk per team (256 waves) against production (64 waves).
-  v.push_back(teamVariant<1, 256, 0, 1>("r1b256_pf"));
-  v.push_back(teamVariant<1, 256, 0, 1>("r1b256_pf_w256", 256));
-  v.push_back(teamVariant<1, 256, 0, 2>("r1b256_pf2_w256", 256));
-  v.push_back(teamVariant<1, 256, 0, 0>("r1b256_w256", 256));
-  v.push_back(teamVariant<2, 128, 0, 1>("r2b128_pf_w256", 256));
-  v.push_back(teamVariant<2, 256, 0, 1>("r2b256_pf_w256", 256));
-  v.push_back(teamVariant<2, 128, 0, 0>("r2b128_w256", 256));
+  v.push_back(teamVariant<1, 256, 1>("r1b256_pf"));
+  v.push_back(teamVariant<1, 256, 1>("r1b256_pf_w256", 256));
+  v.push_back(teamVariant<1, 256, 2>("r1b256_pf2_w256", 256));
+  v.push_back(teamVariant<1, 256, 0>("r1b256_w256", 256));
+  v.push_back(teamVariant<2, 128, 1>("r2b128_pf_w256", 256));
+  v.push_back(teamVariant<2, 256, 1>("r2b256_pf_w256", 256));
+  v.push_back(teamVariant<2, 128, 0>("r2b128_w256", 256));
   v.push_back(emptyVariant<WideParams, true>("empty_wide_all"));
   v.push_back(emptyVariant<CompactParams, true>("empty_compact_all"));
   v.push_back(emptyVariant<CompactParams, false>("empty_compact_one"));

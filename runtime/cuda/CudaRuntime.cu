@@ -337,14 +337,18 @@ __device__ float finish(float x, float inv, float w, bool roundBefore) {
 // 256-thread blocks (<= 40 registers) for R = 1 (48 left five), nine
 // 128-thread blocks (<= 56) for R = 2; the wide-parameter path would spill
 // under them.
-template <int R, int NV, class P> constexpr int minTeamBlocks() {
+template <int R, int NV, int BLOCK, class P> constexpr int minTeamBlocks() {
   if constexpr (NV != 1 || !std::is_same_v<P, CompactParams>)
     return 1;
-  return R == 1 ? 6 : 9;
+  if constexpr (R == 1 && BLOCK == 256)
+    return 6;
+  if constexpr (R == 2 && BLOCK == 128)
+    return 9;
+  return 1;
 }
 
 template <class T, int VW, int TEAM, int NV, int R, int BLOCK, class P>
-__global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, P>())
+__global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, BLOCK, P>())
     teamKernel(const __grid_constant__ P p) {
   using A = Access<T, VW>;
   using Off = decltype(p.numTokens);
@@ -381,8 +385,7 @@ __global__ void __launch_bounds__(BLOCK, minTeamBlocks<R, NV, P>())
     pfAcc = next.range.groupSize / VW;
   }
   // One prefetch per 128-byte line of a row.
-  constexpr int kAccPerLine =
-      128 / (VW * int(sizeof(T))) > 0 ? 128 / (VW * int(sizeof(T))) : 1;
+  constexpr int kAccPerLine = 128 / (VW * int(sizeof(T)));
 
   typename A::Raw raw[R][NV];
   auto loadRows = [&](Off t0) {
@@ -607,21 +610,29 @@ qk_status_t deviceError(cudaError_t err, const char *what) {
               cudaGetErrorString(err), cudaGetErrorName(err));
 }
 
-// One attribute of `device`, queried once per process.
-template <cudaDeviceAttr Attr>
-qk_status_t deviceAttribute(int device, int &value, const char *what) {
+qk_status_t smCount(int device, int &count) {
   static DeviceCache cache;
   if (device < 0 || device >= kMaxDevices)
     return fail(QK_STATUS_UNSUPPORTED, "device ordinal %d is out of range",
                 device);
-  value = cache.value[device].load(std::memory_order_relaxed);
-  if (value >= 0)
+  count = cache.value[device].load(std::memory_order_relaxed);
+  if (count > 0)
     return QK_STATUS_OK;
-  cudaError_t err = cudaDeviceGetAttribute(&value, Attr, device);
+  cudaError_t err =
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
   if (err != cudaSuccess)
-    return deviceError(err, what);
-  cache.value[device].store(value, std::memory_order_relaxed);
+    return deviceError(err, "cudaDeviceGetAttribute(MultiProcessorCount)");
+  cache.value[device].store(count, std::memory_order_relaxed);
   return QK_STATUS_OK;
+}
+
+// The run-time switches (read once each): unset or empty gives `dflt`,
+// "0" or "never" is off, anything else on.
+bool envSwitch(const char *name, bool dflt) {
+  const char *v = std::getenv(name);
+  if (!v || !v[0])
+    return dflt;
+  return std::strcmp(v, "0") != 0 && std::strcmp(v, "never") != 0;
 }
 
 // Where and how a call launches.
@@ -642,18 +653,12 @@ struct Target {
 // T = 8192). With one row in flight per team it cost 5% in L2, one more
 // reason for two.
 bool l2PrefetchEnabled() {
-  static const bool enabled = [] {
-    const char *v = std::getenv("QK_RUNTIME_L2_PREFETCH");
-    return !(v && (!std::strcmp(v, "0") || !std::strcmp(v, "never")));
-  }();
+  static const bool enabled = envSwitch("QK_RUNTIME_L2_PREFETCH", true);
   return enabled;
 }
 
 bool pdlEnabled() {
-  static const bool enabled = [] {
-    const char *v = std::getenv("QK_RUNTIME_DISABLE_PDL");
-    return !(v && v[0] && v[0] != '0');
-  }();
+  static const bool enabled = !envSwitch("QK_RUNTIME_DISABLE_PDL", false);
   return enabled;
 }
 
@@ -811,10 +816,7 @@ qk_status_t dispatch(P &p, int64_t maxGroupSize, const Target &t) {
 // QK_RUNTIME_WIDE_PARAMS=1 sends every call through WideParams (a test
 // knob: the GPU check runs its matrix once more with it).
 bool forceWideParams() {
-  static const bool force = [] {
-    const char *v = std::getenv("QK_RUNTIME_WIDE_PARAMS");
-    return v && v[0] && v[0] != '0';
-  }();
+  static const bool force = envSwitch("QK_RUNTIME_WIDE_PARAMS", false);
   return force;
 }
 
@@ -910,8 +912,7 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
   cudaError_t err = cudaGetDevice(&t.device);
   if (err != cudaSuccess)
     return deviceError(err, "cudaGetDevice");
-  if (qk_status_t st = deviceAttribute<cudaDevAttrMultiProcessorCount>(
-          t.device, t.sms, "cudaDeviceGetAttribute(MultiProcessorCount)"))
+  if (qk_status_t st = smCount(t.device, t.sms))
     return st;
   t.l2Prefetch = l2PrefetchEnabled();
   switch (dtype) {
