@@ -90,8 +90,57 @@ private:
 
   NormExpr *make(NormExpr::Kind kind, Type type,
                  ArrayRef<NormExpr *> operands = {}) {
+    if (std::optional<double> folded = foldConstant(kind, type, operands))
+      return makeConst(type, *folded);
     arena.push_back(NormExpr{kind, type, llvm::to_vector<2>(operands)});
     return &arena.back();
+  }
+  NormExpr *makeConst(Type type, double value) {
+    arena.push_back(NormExpr{NormExpr::Const, type, {}});
+    arena.back().constant = value;
+    return &arena.back();
+  }
+
+  /// Producers spell one constant many ways (torch-mlir: an f64 literal and
+  /// `arith.truncf` to f32, which --canonicalize does not fold because it is
+  /// inexact). Evaluates ext/trunc/add/mul/div of constants exactly as the
+  /// graph would, in the result type's format, so that matchers see one
+  /// constant. Ops are rounded to their result type like the hardware does.
+  static std::optional<double> foldConstant(NormExpr::Kind kind, Type type,
+                                            ArrayRef<NormExpr *> operands) {
+    auto floatType = dyn_cast<FloatType>(type);
+    if (!floatType || operands.empty() ||
+        llvm::any_of(operands, [](NormExpr *e) {
+          return e->kind != NormExpr::Const;
+        }))
+      return std::nullopt;
+    const llvm::fltSemantics &sem = floatType.getFloatSemantics();
+    auto get = [&](unsigned i) {
+      APFloat v(operands[i]->constant);
+      bool lost;
+      v.convert(sem, APFloat::rmNearestTiesToEven, &lost);
+      return v;
+    };
+    APFloat r = get(0);
+    switch (kind) {
+    case NormExpr::Ext:
+    case NormExpr::Trunc:
+      break; // get() rounded the operand to the result format.
+    case NormExpr::Add:
+      r.add(get(1), APFloat::rmNearestTiesToEven);
+      break;
+    case NormExpr::Mul:
+      r.multiply(get(1), APFloat::rmNearestTiesToEven);
+      break;
+    case NormExpr::Div:
+      r.divide(get(1), APFloat::rmNearestTiesToEven);
+      break;
+    default:
+      return std::nullopt;
+    }
+    bool lost;
+    r.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+    return r.convertToDouble();
   }
   FailureOr<NormExpr *> fail(const Twine &why) {
     if (reason.empty())
@@ -140,11 +189,9 @@ private:
       return fail("operand is not a ranked tensor");
     if (level == Level::Scalar) {
       DenseFPElementsAttr dense;
-      if (matchPattern(tensor, m_Constant(&dense)) && dense.isSplat()) {
-        NormExpr *e = make(NormExpr::Const, type.getElementType());
-        e->constant = dense.getSplatValue<APFloat>().convertToDouble();
-        return e;
-      }
+      if (matchPattern(tensor, m_Constant(&dense)) && dense.isSplat())
+        return makeConst(type.getElementType(),
+                         dense.getSplatValue<APFloat>().convertToDouble());
       return fail("a 0-d tensor operand is not a constant");
     }
     if (auto expand = tensor.getDefiningOp<tensor::ExpandShapeOp>()) {
@@ -271,10 +318,17 @@ private:
       return fromTensor(operand->get(), *read);
     }
     FloatAttr cst;
-    if (matchPattern(v, m_Constant(&cst))) {
-      NormExpr *e = make(NormExpr::Const, v.getType());
-      e->constant = cst.getValue().convertToDouble();
-      return e;
+    if (matchPattern(v, m_Constant(&cst)))
+      return makeConst(v.getType(), cst.getValue().convertToDouble());
+    // The divisor of a mean, spelled as an integer converted to float.
+    APInt intValue;
+    if (isa_and_present<arith::SIToFPOp, arith::UIToFPOp>(v.getDefiningOp()) &&
+        matchPattern(v.getDefiningOp()->getOperand(0),
+                     m_ConstantInt(&intValue))) {
+      bool isSigned = isa<arith::SIToFPOp>(v.getDefiningOp());
+      APFloat f(cast<FloatType>(v.getType()).getFloatSemantics());
+      f.convertFromAPInt(intValue, isSigned, APFloat::rmNearestTiesToEven);
+      return makeConst(v.getType(), f.convertToDouble());
     }
     Operation *op = v.getDefiningOp();
     if (!op || !generic->isProperAncestor(op))
@@ -523,6 +577,8 @@ private:
 
   LogicalResult matchRsqrt(NormExpr *r) {
     NormExpr *add = r->operands[0];
+    if (!r->type.isF32() || !add->type.isF32())
+      return fail("rsqrt(mean + eps) is not computed in f32");
     if (add->kind != NormExpr::Add)
       return fail("rsqrt is not applied to mean + eps");
     for (int i = 0; i < 2; ++i) {
