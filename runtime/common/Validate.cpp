@@ -13,13 +13,6 @@ namespace {
 // success path free of allocation (it only writes the first byte).
 thread_local char lastError[512];
 
-bool mulOverflows(int64_t a, int64_t b, int64_t &r) {
-  return __builtin_mul_overflow(a, b, &r);
-}
-bool addOverflows(int64_t a, int64_t b, int64_t &r) {
-  return __builtin_add_overflow(a, b, &r);
-}
-
 // floor(a / b) for b > 0 (C++ division truncates toward zero).
 int64_t floorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -30,6 +23,11 @@ int64_t floorDiv(int64_t a, int64_t b) {
 // ranges may interleave (group_stride > group_size), so comparing the hull
 // of each range would reject legal layouts: for every group of the range
 // with fewer groups, find the groups of the other that could intersect it.
+// Only called on ranges validateCall accepted, whose checked end fits in
+// int64 (column_offset >= 0, 1 <= group_size <= group_stride): then every
+// group's begin and end fits, and begin - l.group_size - l.column_offset
+// >= -l.column_offset - l.group_size >= -INT64_MAX, so plain arithmetic
+// cannot overflow here.
 bool rangesOverlap(const qk_norm_range_t &a, const qk_norm_range_t &b) {
   const qk_norm_range_t &s = a.num_groups <= b.num_groups ? a : b;
   const qk_norm_range_t &l = a.num_groups <= b.num_groups ? b : a;
@@ -64,19 +62,43 @@ const char *dtypeName(int v) {
   }
 }
 
-// Bytes from the first to one past the last element a pointer addresses:
-// ((T-1)*stride + extent) * elementSize, or -1 on overflow.
-int64_t spanBytes(int64_t numTokens, int64_t stride, int64_t extent,
-                  int64_t elementSize) {
-  int64_t rows, elems, bytes;
-  if (mulOverflows(numTokens - 1, stride, rows) ||
-      addOverflows(rows, extent, elems) ||
-      mulOverflows(elems, elementSize, bytes))
-    return -1;
-  return bytes;
+// The address one past the last element `base` addresses through
+// numTokens >= 1 rows of `extent` elements `stride` apart:
+// base + ((T-1)*stride + extent) * elementSize; false on any overflow.
+bool spanEnd(const void *base, int64_t numTokens, int64_t stride,
+             int64_t extent, int64_t elementSize, uintptr_t &end) {
+  int64_t rows, elems;
+  return checkedMul(numTokens - 1, stride, rows) &&
+         checkedAdd(rows, extent, elems) &&
+         checkedAddress(base, elems, elementSize, end);
 }
 
 } // namespace
+
+bool checkedAdd(int64_t a, int64_t b, int64_t &r) {
+  return !__builtin_add_overflow(a, b, &r);
+}
+
+bool checkedMul(int64_t a, int64_t b, int64_t &r) {
+  return !__builtin_mul_overflow(a, b, &r);
+}
+
+bool checkedRangeEnd(int64_t columnOffset, int64_t numGroups, int64_t groupSize,
+                     int64_t groupStride, int64_t &r) {
+  int64_t last, begin;
+  return checkedMul(numGroups - 1, groupStride, last) &&
+         checkedAdd(columnOffset, last, begin) &&
+         checkedAdd(begin, groupSize, r);
+}
+
+bool checkedAddress(const void *base, int64_t elements, int64_t elementSize,
+                    uintptr_t &r) {
+  int64_t bytes;
+  return elements >= 0 && elementSize >= 0 &&
+         checkedMul(elements, elementSize, bytes) &&
+         !__builtin_add_overflow(reinterpret_cast<uintptr_t>(base),
+                                 uintptr_t(bytes), &r);
+}
 
 int64_t dtypeSize(qk_dtype_t dtype) {
   switch (dtype) {
@@ -163,11 +185,19 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
                   "range %d: group_size %lld exceeds this runtime's limit "
                   "%lld",
                   r, (long long)rg.group_size, (long long)kMaxGroupSize);
-    int64_t last, begin, end;
-    if (mulOverflows(rg.num_groups - 1, rg.group_stride, last) ||
-        addOverflows(rg.column_offset, last, begin) ||
-        addOverflows(begin, rg.group_size, end))
+    int64_t end;
+    if (!checkedRangeEnd(rg.column_offset, rg.num_groups, rg.group_size,
+                         rg.group_stride, end))
       return fail(bad, "range %d: column extent overflows int64", r);
+    // The weight's group_size elements must not wrap around the address
+    // space (group_size is bounded, so only the address can overflow).
+    uintptr_t weightEnd;
+    if (rg.weight && !checkedAddress(rg.weight, rg.group_size,
+                                     dtypeSize(rg.weight_dtype), weightEnd))
+      return fail(bad,
+                  "range %d: weight %p + %lld elements wraps around the "
+                  "address space",
+                  r, rg.weight, (long long)rg.group_size);
     if (end > info.rowExtent)
       info.rowExtent = end;
     if (rg.group_size > info.maxGroupSize)
@@ -214,14 +244,13 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
                 (long long)inTokenStride, (long long)outTokenStride,
                 (long long)info.rowExtent);
 
-  int64_t inBytes =
-      spanBytes(numTokens, inTokenStride, info.rowExtent, info.elementSize);
-  int64_t outBytes =
-      spanBytes(numTokens, outTokenStride, info.rowExtent, info.elementSize);
   uintptr_t inBegin = reinterpret_cast<uintptr_t>(in);
   uintptr_t outBegin = reinterpret_cast<uintptr_t>(out);
-  if (inBytes < 0 || outBytes < 0 || inBegin + uintptr_t(inBytes) < inBegin ||
-      outBegin + uintptr_t(outBytes) < outBegin)
+  uintptr_t inEnd, outEnd;
+  if (!spanEnd(in, numTokens, inTokenStride, info.rowExtent, info.elementSize,
+               inEnd) ||
+      !spanEnd(out, numTokens, outTokenStride, info.rowExtent, info.elementSize,
+               outEnd))
     return fail(bad, "the addressed span of %lld tokens overflows",
                 (long long)numTokens);
 
@@ -232,8 +261,7 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
                   "in place (in == out) needs equal token strides (in %lld, "
                   "out %lld)",
                   (long long)inTokenStride, (long long)outTokenStride);
-  } else if (inBegin < outBegin + uintptr_t(outBytes) &&
-             outBegin < inBegin + uintptr_t(inBytes)) {
+  } else if (inBegin < outEnd && outBegin < inEnd) {
     return fail(bad, "in and out overlap but are not the same pointer");
   }
   return QK_STATUS_OK;

@@ -33,6 +33,21 @@ struct CallInfo {
   bool inPlace = false;
 };
 
+// Overflow-checked arithmetic for every size, extent, span and offset
+// computed from caller data (here and in MemRefABI.cpp). Each returns true
+// and stores the exact result in `r` if it fits, false otherwise (`r` is
+// then unspecified).
+bool checkedAdd(int64_t a, int64_t b, int64_t &r);
+bool checkedMul(int64_t a, int64_t b, int64_t &r);
+// One past the last column of a range:
+// column_offset + (num_groups - 1) * group_stride + group_size.
+bool checkedRangeEnd(int64_t columnOffset, int64_t numGroups, int64_t groupSize,
+                     int64_t groupStride, int64_t &r);
+// The address `elements` elements of `elementSize` bytes after `base`
+// (elements >= 0), if neither the byte count nor the address overflows.
+bool checkedAddress(const void *base, int64_t elements, int64_t elementSize,
+                    uintptr_t &r);
+
 // Size in bytes of one element of `dtype` (0 for an unknown value).
 int64_t dtypeSize(qk_dtype_t dtype);
 

@@ -40,6 +40,12 @@
 #include <string>
 #include <vector>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/wait.h>
+#include <unistd.h>
+#define QKTEST_HAVE_FORK 1
+#endif
+
 namespace qktest {
 
 //===----------------------------------------------------------------------===//
@@ -811,6 +817,57 @@ inline int runInvalidArgumentTests(Backend &be) {
   be.release(buf);
   be.release(other);
   return failures;
+}
+
+//===----------------------------------------------------------------------===//
+// Rejected calls: guarded buffers, crash isolation
+//===----------------------------------------------------------------------===//
+
+// Host memory with kGuard poisoned bytes on either side of the payload. A
+// test fills the payload, calls seal(), makes a call that must be rejected
+// and checks untouched(): every byte, the guards included, is bitwise what
+// it was, so a write just before or after a view is caught too.
+struct GuardedBuffer {
+  static constexpr size_t kGuard = 4096; // a multiple of every alignment
+  std::vector<uint8_t> bytes, sealed;
+  explicit GuardedBuffer(size_t payloadBytes)
+      : bytes(payloadBytes + 2 * kGuard, uint8_t(0xa5)) {}
+  uint8_t *payload() { return bytes.data() + kGuard; }
+  void seal() { sealed = bytes; }
+  bool untouched() const { return bytes == sealed; }
+};
+
+// Runs `body` (true = passed; it prints its own line) in a child process
+// where fork() exists, so that a call which writes out of bounds and
+// crashes fails this one check, with the signal reported, instead of
+// ending the whole program. Host memory only (never after CUDA is used).
+template <typename Body>
+inline bool runIsolated(const std::string &what, Body body) {
+#ifdef QKTEST_HAVE_FORK
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    bool ok = body();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(ok ? 0 : 1);
+  }
+  if (pid > 0) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) {
+      std::printf("FAIL %s: waitpid failed\n", what.c_str());
+      return false;
+    }
+    if (WIFEXITED(status))
+      return WEXITSTATUS(status) == 0;
+    std::printf("FAIL %s: crashed (signal %d)\n", what.c_str(),
+                WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    return false;
+  }
+#endif
+  (void)what;
+  return body(); // no fork(): run it here
 }
 
 } // namespace qktest
