@@ -293,7 +293,8 @@ public:
       ranges.push_back(NormRangeAttr::get(
           rewriter.getContext(), site.columnOffset,
           site.width / site.groupSize, site.groupSize, site.norm.getEpsilon(),
-          weightIndex, site.norm.getWeightOffset(), site.norm.getRounding()));
+          weightIndex, site.norm.getWeightOffset(), site.norm.getRounding(),
+          /*groupStride=*/0));
     }
 
     SmallVector<Value> operands(weights);
@@ -562,7 +563,7 @@ struct MergeNestedFusedQKNorm : OpRewritePattern<FusedQKNormOp> {
       ranges.push_back(NormRangeAttr::get(
           r.getContext(), r.getColumnOffset(), r.getNumGroups(),
           r.getGroupSize(), r.getEpsilon(), weight, r.getWeightOffset(),
-          r.getRounding()));
+          r.getRounding(), r.getGroupStride()));
     }
     if (ranges.size() > QK_MAX_RANGES)
       return rewriter.notifyMatchFailure(outer, "too many ranges");

@@ -55,7 +55,8 @@ LogicalResult
 NormRangeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t columnOffset, int64_t numGroups,
                       int64_t groupSize, llvm::APFloat epsilon, int64_t weight,
-                      llvm::APFloat weightOffset, RoundingMode rounding) {
+                      llvm::APFloat weightOffset, RoundingMode rounding,
+                      int64_t groupStride) {
   if (columnOffset < 0)
     return emitError() << "column_offset must be non-negative, got "
                        << columnOffset;
@@ -63,6 +64,10 @@ NormRangeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "num_groups must be positive, got " << numGroups;
   if (groupSize <= 0)
     return emitError() << "group_size must be positive, got " << groupSize;
+  if (groupStride != 0 && groupStride < groupSize)
+    return emitError() << "group_stride must be 0 (packed) or at least "
+                          "group_size "
+                       << groupSize << ", got " << groupStride;
   if (epsilon.isNegative() || !epsilon.isFinite())
     return emitError() << "epsilon must be finite and non-negative";
   if (!weightOffset.isFinite())

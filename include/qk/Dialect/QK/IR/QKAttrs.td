@@ -43,9 +43,12 @@ def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
   let mnemonic = "range";
   let summary = "one normalised column range of a fused qkv row";
   let description = [{
-    `num_groups` consecutive groups of `group_size` columns starting at
-    `column_offset` of every row of the qkv buffer; each group is normalised
-    on its own (a head, or the whole projection width for OLMo2).
+    `num_groups` groups of `group_size` columns starting at `column_offset`
+    of every row of the qkv buffer, each `group_stride` columns after the
+    previous one (omitted or 0: packed, `group_size`); each group is
+    normalised on its own (a head, or the whole projection width for OLMo2).
+    Strided groups are heads that sit between other columns, e.g. Qwen3-Next's
+    q heads, `D` wide and `2 * D` apart between the gate heads.
     `weight` is the index of the weight operand of the fused op used by this
     range, or absent for a weight-less norm. `epsilon`, `weight_offset` and
     `rounding` have the meaning they have on `qk.rms_norm`.
@@ -65,15 +68,28 @@ def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
     QK_F32Parameter<"weight offset", "::llvm::APFloat(0.0f)">:$weight_offset,
     DefaultValuedParameter<"::mlir::qk::RoundingMode",
                            "::mlir::qk::RoundingMode::Once",
-                           "rounding order">:$rounding
+                           "rounding order">:$rounding,
+    DefaultValuedParameter<"int64_t", "0",
+                           "columns from one group's start to the next; 0 "
+                           "for packed groups (group_size)">:$group_stride
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// Number of columns the range covers in every row.
+    /// Number of columns the range normalises in every row.
     int64_t getWidth() const { return getNumGroups() * getGroupSize(); }
+    /// Columns from one group's start to the next.
+    int64_t getGroupPitch() const {
+      return getGroupStride() ? getGroupStride() : getGroupSize();
+    }
+    /// Whether the groups are packed (no columns between them).
+    bool isPacked() const { return getGroupPitch() == getGroupSize(); }
+    /// Columns from the first group's start to the last group's end.
+    int64_t getSpan() const {
+      return (getNumGroups() - 1) * getGroupPitch() + getGroupSize();
+    }
     /// One past the last column of the range.
-    int64_t getColumnEnd() const { return getColumnOffset() + getWidth(); }
+    int64_t getColumnEnd() const { return getColumnOffset() + getSpan(); }
     /// Whether the range multiplies by a weight.
     bool hasWeight() const { return getWeight() >= 0; }
   }];
