@@ -1,38 +1,43 @@
-//===- FuseStridedQKNorm.cpp - QK norms on qkv slices -> fused_qk_norm ----===//
+//===- FuseStridedQKNorm.cpp - QK norms on qkv views -> fused_qk_norm -----===//
 //
-// What it matches: qk.rms_norm whose input is
+// What it matches: qk.rms_norm whose input is a row-major reinterpretation
+// of a view of a qkv tensor:
 //
-//   [copy] (reshape)* tensor.extract_slice %qkv
+//   [copy | reshape]* (extract_slice | token-keeping expand/collapse)+ %qkv
 //
-// i.e. q = qkv[:, a:b]; q.reshape(-1, D).contiguous(); rms_norm(q), with the
-// copy written as linalg.copy into tensor.empty or as
-// bufferization.materialize_in_destination, and any chain of
-// tensor.expand_shape / tensor.collapse_shape (they all keep the row-major
-// element order). All such norms of one qkv value in one block form one
-// attention block's site.
+// e.g. q = qkv[:, a:b]; q.reshape(-1, D).contiguous(); rms_norm(q) (copies
+// written as linalg.copy into tensor.empty or as materialize_in_destination;
+// reshapes as expand_shape / collapse_shape / tensor.reshape / tensor.cast),
+// or Qwen3-Next's q = chunk(qkv[:, :2HD].view(T, H, 2D), 2)[0]: heads D wide
+// and 2D apart. All such norms of one qkv value in one block form a site.
 //
 // Legality (each failure is a missed remark with its reason):
-//   - the slice has unit strides, covers every token row (dim 0) and is one
-//     contiguous column range of the row-major qkv;
-//   - the normalised group size divides the range width, so groups never
-//     cross token rows (then the reshapes only regroup columns);
-//   - bf16 / f16 / f32, weights of the group size, ranges disjoint, at most
-//     QK_MAX_RANGES per site; for a [T, H, D] qkv, ranges cover whole heads;
-//   - the weights are available where the fused op goes.
+//   - the views of qkv are slices with unit strides and static columns that
+//     cover every token row, and reshapes that keep the token dim alone;
+//   - the normalised rows are whole groups of contiguous columns of one
+//     token, `group_stride` apart (QKVViews.h: getNormGroups);
+//   - bf16 / f16 / f32, ranges disjoint, at most QK_MAX_RANGES per site; for
+//     a [T, H, D] qkv, groups start at heads and hold whole heads;
+//   - the weights are available where the fused op goes;
+//   - bufferization copies no more afterwards than before: every read of a
+//     norm result must be rebuilt as a view of qkv (it is, when it keeps
+//     tokens apart from heads), and the pre-norm q/k columns must not be
+//     read any more (else bufferization would copy the whole qkv).
 //
 // The rewrite: one qk.fused_qk_norm with the whole qkv as init, placed right
-// after qkv and the weights are defined. Each norm result becomes the same
-// slice + reshapes of the fused result (the pairs fold away), and slices of
-// qkv that the norm does not touch (v) are re-read from the fused result, so
-// nothing reads the pre-norm qkv and one-shot bufferization writes in place.
-// Readers of the pre-norm values that remain (qkv returned, raw q re-read)
-// are reported: bufferization then keeps a copy and results stay right.
+// after qkv and the weights are defined. Every read of a norm result gets
+// the same values as a view of the fused result (QKVViews.h: the plan of
+// expand/collapse ops), so the reshape chains of the producer (tensor.reshape
+// with a runtime shape included) disappear; readers of columns no norm
+// touches (v, Qwen3-Next's gate) are re-read from the fused result.
 //
 //===----------------------------------------------------------------------===//
 
 #include "qk/Transforms/Passes.h"
+#include "qk/Transforms/QKVViews.h"
 #include "qk/Transforms/RewriteUtils.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -40,7 +45,6 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Remarks.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "qk/Runtime/QKNormRuntime.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -59,22 +63,53 @@ namespace {
 // Matching one norm
 //===----------------------------------------------------------------------===//
 
-/// One qk.rms_norm that reads a column range of a qkv tensor.
+/// A value that reads a norm result, and how to rebuild it from qkv.
+struct ResultRead {
+  Value value;
+  /// Set when the value keeps tokens apart from heads: a plan of views.
+  std::optional<ReinterpretPlan> plan;
+  /// Otherwise: the reinterpreting ops from the norm result to `value`,
+  /// replayed on the rebuilt norm result (bufferization copies there).
+  SmallVector<Operation *> path;
+};
+
+/// One qk.rms_norm that reads groups of columns of a qkv tensor.
 struct NormSite {
   // Op handles are cheap and their accessors are not const.
   mutable RMSNormOp norm;
-  mutable tensor::ExtractSliceOp slice;
-  /// Reshapes from the slice to the norm input, in program order.
-  SmallVector<Operation *> reshapes;
-  /// Whether the input chain copies (explicitly, or by a reshape that is
-  /// not a view of a strided slice).
-  bool hadCopy = false;
-  int64_t columnOffset = 0;
-  int64_t width = 0;
+  /// The whole buffer the fused op writes.
+  Value qkv;
+  /// Views from qkv to `base` (slices, token-keeping reshapes), in order.
+  SmallVector<Operation *> prefix;
+  /// The layout of each prefix op's source (token-row reshapes are rebuilt
+  /// as views from it).
+  SmallVector<MemRefType> prefixLayouts;
+  /// The last view of qkv; the norm input reinterprets its elements.
+  Value base;
+  /// Its buffer layout relative to qkv's identity layout.
+  MemRefType baseLayout;
+  /// Reshapes and copies from `base` to the norm input, in order.
+  SmallVector<Operation *> suffix;
+  SmallVector<GroupRange> ranges;
   int64_t groupSize = 0;
+  /// The reads of the norm result and their rebuilding.
+  SmallVector<ResultRead> reads;
+  /// Copies bufferization makes for this norm, without and with fusion.
+  int copiesBefore = 0, copiesAfter = 0;
+  /// The first reader that bufferization copies for after fusion.
+  Operation *copyingReader = nullptr;
 
-  Value qkv() const { return slice.getSource(); }
-  int64_t columnEnd() const { return columnOffset + width; }
+  int64_t numGroups() const {
+    int64_t n = 0;
+    for (const GroupRange &r : ranges)
+      n += r.numGroups;
+    return n;
+  }
+  bool isStrided() const {
+    return llvm::any_of(ranges, [](const GroupRange &r) {
+      return r.numGroups > 1 && r.groupStride != r.groupSize;
+    });
+  }
 };
 
 /// Why a norm is not fused. `isCandidate` is false for norms that do not
@@ -84,45 +119,89 @@ struct SiteFailure {
   bool isCandidate = true;
 };
 
-/// Peels the copies a frontend emits for .contiguous(), and tensor.casts
-/// (static <-> dynamic shapes) that change no data.
-Value skipCopy(Value v, bool &hadCopy) {
-  while (true) {
-    if (auto cast = v.getDefiningOp<tensor::CastOp>()) {
-      v = cast.getSource();
-      continue;
-    }
-    if (auto copy = v.getDefiningOp<linalg::CopyOp>()) {
-      if (copy.hasPureTensorSemantics() &&
-          copy.getOutputs()[0].getDefiningOp<tensor::EmptyOp>()) {
-        v = copy.getInputs()[0];
-        hadCopy = true;
-        continue;
-      }
-    }
-    if (auto mat = v.getDefiningOp<bufferization::MaterializeInDestinationOp>()) {
-      if (mat.getResult() &&
-          mat.getDest().getDefiningOp<tensor::EmptyOp>()) {
-        v = mat.getSource();
-        hadCopy = true;
-        continue;
-      }
-    }
-    return v;
-  }
+std::string typeString(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
 }
 
-/// Whether size `size` of dim 0 is the whole dim 0 of `source`.
+/// The value an explicit copy (`.contiguous()`) copies, or null.
+Value copiedValue(Operation *op) {
+  if (auto copy = dyn_cast<linalg::CopyOp>(op))
+    if (copy.hasPureTensorSemantics() &&
+        copy.getOutputs()[0].getDefiningOp<tensor::EmptyOp>())
+      return copy.getInputs()[0];
+  if (auto mat = dyn_cast<bufferization::MaterializeInDestinationOp>(op))
+    if (mat.getResult() && mat.getDest().getDefiningOp<tensor::EmptyOp>())
+      return mat.getSource();
+  return {};
+}
+
+/// Whether every dim/shape query in the backward slice of `v` is in range:
+/// ValueBoundsConstraintSet crashes on `tensor.dim %t, %c` with an
+/// out-of-range constant (valid IR), and Debian's LLVM has no assertions.
+bool isSafeForValueBounds(Value v, int depth = 0) {
+  Operation *def = v.getDefiningOp();
+  if (!def || depth > 16)
+    return def == nullptr;
+  if (auto dim = dyn_cast<tensor::DimOp>(def)) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    auto type = dyn_cast<RankedTensorType>(dim.getSource().getType());
+    return index && type && *index >= 0 && *index < type.getRank();
+  }
+  if (def->getNumRegions() != 0)
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value operand) {
+    return !operand.getType().isIndex() && !operand.getType().isInteger()
+               ? true
+               : isSafeForValueBounds(operand, depth + 1);
+  });
+}
+
+/// Whether `slice` covers every row (dim 0) of its source.
 bool coversAllRows(tensor::ExtractSliceOp slice) {
+  std::optional<int64_t> offset =
+      getConstantIntValue(slice.getMixedOffsets()[0]);
+  if (!offset || *offset != 0)
+    return false;
   OpFoldResult size = slice.getMixedSizes()[0];
   std::optional<int64_t> staticSize = getConstantIntValue(size);
   int64_t sourceRows = slice.getSourceType().getDimSize(0);
-  if (staticSize && !ShapedType::isDynamic(sourceRows))
+  if (staticSize)
     return *staticSize == sourceRows;
+  // The common form, answered without the upstream analysis.
+  Value sizeValue = cast<Value>(size);
+  if (auto dim = sizeValue.getDefiningOp<tensor::DimOp>())
+    if (dim.getSource() == slice.getSource() && dim.getConstantIndex() == 0)
+      return true;
+  // torch-mlir: the source is tensor.reshape(%x, from_elements(%n, ...)) and
+  // the size is index_cast(%n), the reshape's own dim 0.
+  if (auto reshape = slice.getSource().getDefiningOp<tensor::ReshapeOp>())
+    if (auto shape = reshape.getShape().getDefiningOp<tensor::FromElementsOp>()) {
+      Value n = sizeValue;
+      if (auto cast = n.getDefiningOp<arith::IndexCastOp>())
+        n = cast.getIn();
+      if (n == shape.getElements()[0])
+        return true;
+    }
+  if (!isSafeForValueBounds(sizeValue))
+    return false;
   FailureOr<bool> equal = ValueBoundsConstraintSet::areEqual(
       ValueBoundsConstraintSet::Variable(size),
       ValueBoundsConstraintSet::Variable(slice.getSource(), 0));
   return succeeded(equal) && *equal;
+}
+
+/// Whether `op` is a view of qkv that keeps dim 0 as the token dim.
+bool keepsTokenDim(Operation *op) {
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    return slice.getResultType().getRank() == slice.getSourceType().getRank();
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+    return expand.getReassociationIndices()[0] == ReassociationIndices{0};
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+    return collapse.getReassociationIndices()[0] == ReassociationIndices{0};
+  return isTokenRowReshape(op);
 }
 
 FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
@@ -136,79 +215,253 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
     why.isCandidate = false;
     return failure();
   }
-  Value v = skipCopy(norm.getInput(), site.hadCopy);
+  // Backwards from the input: reshapes and copies, then views of qkv.
+  Value v = norm.getInput();
   while (Operation *def = v.getDefiningOp()) {
-    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def))
+    if (Value copied = copiedValue(def)) {
+      site.suffix.push_back(def);
+      v = copied;
+    } else if (isReinterpretingView(def)) {
+      site.suffix.push_back(def);
+      v = def->getOperand(0);
+    } else {
       break;
-    if (isa<tensor::CollapseShapeOp>(def))
-      site.hadCopy = true;
-    site.reshapes.push_back(def);
-    v = skipCopy(def->getOperand(0), site.hadCopy);
+    }
   }
-  std::reverse(site.reshapes.begin(), site.reshapes.end());
-  site.slice = v.getDefiningOp<tensor::ExtractSliceOp>();
-  if (!site.slice) {
+  std::reverse(site.suffix.begin(), site.suffix.end());
+  SmallVector<Operation *> views;
+  for (Operation *def = v.getDefiningOp(); def && keepsTokenDim(def);
+       def = def->getOperand(0).getDefiningOp())
+    views.push_back(def);
+  // qkv is the source of the outermost slice; a [T, ..] expand of a [T, C]
+  // buffer above it is looked through when the fused op needs rank <= 3.
+  auto outermostSlice = llvm::find_if(llvm::reverse(views), [](Operation *op) {
+    return isa<tensor::ExtractSliceOp>(op);
+  });
+  if (outermostSlice == views.rend()) {
     why.isCandidate = false;
     return failure();
   }
-  // The copy-peeling above may have skipped copies between reshapes; the
-  // replacement re-applies the reshapes only, which is what we want.
+  size_t keep = views.rend() - outermostSlice;
+  while (keep < views.size() &&
+         cast<ShapedType>(views[keep - 1]->getOperand(0).getType())
+                 .getRank() > 3 &&
+         isa<tensor::ExpandShapeOp>(views[keep]))
+    ++keep;
+  views.resize(keep);
+  site.prefix.assign(views.rbegin(), views.rend());
+  site.qkv = site.prefix.front()->getOperand(0);
+  site.base = site.prefix.back()->getResult(0);
 
-  tensor::ExtractSliceOp slice = site.slice;
-  RankedTensorType qkvType = slice.getSourceType();
+  auto qkvType = dyn_cast<RankedTensorType>(site.qkv.getType());
+  if (!qkvType)
+    return fail("qkv is not a ranked tensor");
   Type elementType = qkvType.getElementType();
-  if (!isSupportedElementType(elementType)) {
-    std::string name;
-    llvm::raw_string_ostream os(name);
-    os << elementType;
-    return fail("unsupported element type " + name + " (bf16, f16 or f32)");
-  }
+  if (!isSupportedElementType(elementType))
+    return fail("unsupported element type " + typeString(elementType) +
+                " (bf16, f16 or f32)");
   int64_t rank = qkvType.getRank();
   if (rank != 2 && rank != 3)
-    return fail("qkv of rank " + Twine(rank) + " (expected [T, C] or "
-                "[T, H, D])");
-  if (!slice.hasUnitStride())
-    return fail("the slice of qkv has a non-unit stride");
-  if (qkvType.isDynamicDim(1) || (rank == 3 && qkvType.isDynamicDim(2)))
+    return fail("qkv of rank " + Twine(rank) +
+                " (expected [T, C] or [T, H, D])");
+  if (llvm::any_of(qkvType.getShape().drop_front(), ShapedType::isDynamic))
     return fail("qkv has dynamic columns");
-  std::optional<int64_t> rowOffset =
-      getConstantIntValue(slice.getMixedOffsets()[0]);
-  if (!rowOffset || *rowOffset != 0 || !coversAllRows(slice))
-    return fail("the slice does not cover every token row");
-  if (slice.getResultType().getRank() != rank)
-    return fail("the slice drops dimensions");
 
-  // One contiguous column range of the row-major rows of qkv.
-  SmallVector<int64_t> offsets, sizes;
-  for (int64_t d = 1; d < rank; ++d) {
-    std::optional<int64_t> o = getConstantIntValue(slice.getMixedOffsets()[d]);
-    std::optional<int64_t> s = getConstantIntValue(slice.getMixedSizes()[d]);
-    if (!o || !s)
-      return fail("the slice has a dynamic column offset or size");
-    offsets.push_back(*o);
-    sizes.push_back(*s);
+  // The layout of every view, from qkv's identity layout.
+  MemRefType layout = identityBufferType(qkvType);
+  for (Operation *op : site.prefix) {
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (!slice.hasUnitStride())
+        return fail("the slice of qkv has a non-unit stride");
+      if (!coversAllRows(slice))
+        return fail("the slice does not cover every token row");
+      for (int64_t d = 1; d < slice.getSourceType().getRank(); ++d)
+        if (ShapedType::isDynamic(slice.getStaticOffsets()[d]) ||
+            ShapedType::isDynamic(slice.getStaticSizes()[d]))
+          return fail("the slice has a dynamic column offset or size");
+    }
+    std::string whyCopy;
+    FailureOr<MemRefType> next = isTokenRowReshape(op)
+                                     ? getViewLayout(op, layout)
+                                     : bufferizedViewType(op, layout, &whyCopy);
+    if (failed(next))
+      return fail("'" + op->getName().getStringRef() +
+                  "' of qkv is not a view: " + whyCopy);
+    site.prefixLayouts.push_back(layout);
+    layout = *next;
   }
-  if (rank == 3 && sizes[1] != qkvType.getDimSize(2))
-    return fail("the slice takes part of each head (not a contiguous column "
-                "range)");
-  int64_t headDim = rank == 3 ? qkvType.getDimSize(2) : 1;
-  site.columnOffset = offsets[0] * headDim + (rank == 3 ? offsets[1] : 0);
-  site.width = sizes[0] * headDim;
+  site.baseLayout = layout;
 
-  // Groups of the norm must tile every token's range exactly.
+  // Copies the input chain costs today: explicit ones, and reshapes that
+  // bufferization cannot express as views of the strided slice.
+  for (Operation *op : site.suffix) {
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    FailureOr<MemRefType> next = failure();
+    if (!copiedValue(op))
+      next = bufferizedViewType(op, layout);
+    if (failed(next)) {
+      ++site.copiesBefore;
+      next = identityBufferType(resultType);
+    }
+    layout = *next;
+  }
+
   auto inputType = cast<RankedTensorType>(norm.getInput().getType());
   site.groupSize = inputType.getShape().back();
   if (ShapedType::isDynamic(site.groupSize))
     return fail("the normalised dimension is dynamic");
-  if (site.width % site.groupSize != 0)
-    return fail("groups of " + Twine(site.groupSize) +
-                " elements cross token rows (range width " +
-                Twine(site.width) + ")");
-  if (rank == 3 && site.groupSize % headDim != 0)
-    return fail("groups of " + Twine(site.groupSize) +
-                " elements split the heads of a [T, H, D] qkv (D = " +
-                Twine(headDim) + ")");
+  std::string reason;
+  FailureOr<SmallVector<GroupRange>> ranges =
+      getNormGroups(site.baseLayout, site.groupSize, QK_MAX_RANGES, reason);
+  if (failed(ranges))
+    return fail(reason);
+  site.ranges = std::move(*ranges);
+  if (rank == 3) {
+    int64_t headDim = qkvType.getDimSize(2);
+    for (const GroupRange &r : site.ranges)
+      if (r.columnOffset % headDim || r.groupSize % headDim ||
+          r.groupStride % headDim)
+        return fail("groups of " + Twine(site.groupSize) +
+                    " elements split the heads of a [T, H, D] qkv (D = " +
+                    Twine(headDim) + ")");
+  }
+
+  // The reads of the result, through reinterpreting views.
+  auto baseType = cast<RankedTensorType>(site.base.getType());
+  SmallVector<std::pair<Value, SmallVector<Operation *>>> worklist = {
+      {norm.getResult()[0], {}}};
+  while (!worklist.empty()) {
+    auto [value, path] = worklist.pop_back_val();
+    bool readDirectly = false;
+    for (Operation *user : value.getUsers()) {
+      if (isReinterpretingView(user)) {
+        SmallVector<Operation *> next(path);
+        next.push_back(user);
+        worklist.push_back({user->getResult(0), std::move(next)});
+      } else {
+        readDirectly = true;
+      }
+    }
+    if (!readDirectly)
+      continue;
+    ResultRead read{value, std::nullopt, path};
+    Operation *reader = *llvm::find_if(value.getUsers(), [](Operation *u) {
+      return !isReinterpretingView(u);
+    });
+    FailureOr<ReinterpretPlan> plan = planReinterpretation(
+        baseType, site.baseLayout, cast<RankedTensorType>(value.getType()));
+    int copies = succeeded(plan) ? plan->copies : 1;
+    if (succeeded(plan))
+      read.plan = std::move(*plan);
+    if (copies && !site.copyingReader)
+      site.copyingReader = reader;
+    site.copiesAfter += copies;
+    site.reads.push_back(std::move(read));
+  }
+  if (site.copiesAfter > site.copiesBefore)
+    return fail("'" + site.copyingReader->getName().getStringRef() +
+                "' reads the normalised values in a shape that is not a view "
+                "of their columns in qkv, so bufferization would copy them "
+                "there; unfused, the norm writes a fresh buffer");
   return site;
+}
+
+//===----------------------------------------------------------------------===//
+// Readers of qkv outside the norms
+//===----------------------------------------------------------------------===//
+
+/// The columns of one token row that the ranges of `sites` normalise.
+llvm::BitVector normalisedColumns(ArrayRef<NormSite> sites,
+                                  int64_t numColumns) {
+  llvm::BitVector columns(numColumns);
+  for (const NormSite &site : sites)
+    for (const GroupRange &r : site.ranges)
+      for (int64_t g = 0; g < r.numGroups; ++g)
+        columns.set(r.columnOffset + g * r.groupStride,
+                    r.columnOffset + g * r.groupStride + r.groupSize);
+  return columns;
+}
+
+/// Whether the view `layout` of qkv reads none of `columns`.
+bool readsNoneOf(MemRefType layout, const llvm::BitVector &columns) {
+  FailureOr<ColumnPattern> pattern = getColumnPattern(layout);
+  if (failed(pattern))
+    return false;
+  SmallVector<int64_t> starts = {pattern->offset};
+  for (auto [size, stride] : pattern->dims) {
+    SmallVector<int64_t> next;
+    for (int64_t s : starts)
+      for (int64_t i = 0; i < size; ++i)
+        next.push_back(s + i * stride);
+    starts = std::move(next);
+  }
+  return llvm::none_of(starts, [&](int64_t c) {
+    return c < 0 || c >= static_cast<int64_t>(columns.size()) || columns[c];
+  });
+}
+
+/// The first op under `use` of qkv that may read a normalised column other
+/// than through the norms `norms` (whose input chains die with the
+/// rewrite), or null.
+Operation *findNormalisedReader(OpOperand &use, const llvm::BitVector &columns,
+                                const DenseSet<Operation *> &norms) {
+  // Whether `op`'s result is read by anything but the norms, possibly
+  // through reinterpreting views.
+  std::function<bool(Operation *)> readByOthers = [&](Operation *op) {
+    return llvm::any_of(op->getResult(0).getUsers(), [&](Operation *u) {
+      if (norms.contains(u))
+        return false;
+      return !isReinterpretingView(u) || readByOthers(u);
+    });
+  };
+  std::function<Operation *(Operation *, MemRefType)> visit =
+      [&](Operation *user, MemRefType layout) -> Operation * {
+    if (norms.contains(user) || isa<tensor::DimOp>(user))
+      return nullptr;
+    bool isView =
+        isa<tensor::ExtractSliceOp>(user) || isReinterpretingView(user);
+    FailureOr<MemRefType> next = failure();
+    if (isView)
+      next = getViewLayout(user, layout);
+    if (failed(next)) {
+      // Reads every column of its operand: a reader unless all of them are
+      // untouched, or unless only the norms read what it makes (a copy).
+      if ((isView || copiedValue(user)) && !readByOthers(user))
+        return nullptr;
+      return readsNoneOf(layout, columns) ? nullptr : user;
+    }
+    for (Operation *u : user->getResult(0).getUsers())
+      if (Operation *reader = visit(u, *next))
+        return reader;
+    return nullptr;
+  };
+  auto qkvType = cast<RankedTensorType>(use.get().getType());
+  return visit(use.getOwner(), identityBufferType(qkvType));
+}
+
+/// Inputs of findNormalisedReader for the norms of `sites`.
+struct NormalisedColumns {
+  llvm::BitVector columns;
+  DenseSet<Operation *> norms;
+  NormalisedColumns(ArrayRef<NormSite> sites) {
+    auto qkvType = cast<RankedTensorType>(sites.front().qkv.getType());
+    int64_t numColumns = 1;
+    for (int64_t d : qkvType.getShape().drop_front())
+      numColumns *= d;
+    columns = normalisedColumns(sites, numColumns);
+    for (const NormSite &s : sites)
+      norms.insert(s.norm);
+  }
+};
+
+/// The first reader of pre-norm q/k columns of qkv outside the norms.
+Operation *findPreNormReader(ArrayRef<NormSite> sites) {
+  NormalisedColumns normalised(sites);
+  for (OpOperand &use : sites.front().qkv.getUses())
+    if (Operation *reader = findNormalisedReader(use, normalised.columns,
+                                                 normalised.norms))
+      return reader;
+  return nullptr;
 }
 
 //===----------------------------------------------------------------------===//
@@ -216,8 +469,7 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
 //===----------------------------------------------------------------------===//
 
 /// Where the fused op can go: right after qkv and all weights are defined,
-/// in the block of the norms. Null if a weight is defined later than a norm
-/// that uses it could see.
+/// in the block of the norms. Null if every operand dominates the block.
 Operation *insertionPointAfterOperands(Block *block, ArrayRef<Value> values) {
   Operation *last = nullptr;
   for (Value v : values) {
@@ -233,7 +485,8 @@ Operation *insertionPointAfterOperands(Block *block, ArrayRef<Value> values) {
   return last;
 }
 
-std::string describeSite(ArrayRef<NormSite> sites) {
+std::string describeSite(ArrayRef<NormSite> sites, int copiesBefore,
+                         int copiesAfter, Operation *copyingReader) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "fused QK RMSNorm: ";
@@ -241,18 +494,19 @@ std::string describeSite(ArrayRef<NormSite> sites) {
   auto name = [&](size_t i) {
     return sites.size() == 2 ? std::string(" ") + names[i] : std::string();
   };
+  auto width = [](const NormSite &x) { return x.numGroups() * x.groupSize; };
   bool fullWidth = llvm::all_of(
-      sites, [](const NormSite &x) { return x.groupSize == x.width; });
+      sites, [](const NormSite &x) { return x.numGroups() == 1; });
   bool sameGroup = llvm::all_of(sites, [&](const NormSite &x) {
     return x.groupSize == sites[0].groupSize;
   });
   if (fullWidth) {
     for (auto [i, site] : llvm::enumerate(sites))
-      os << (i ? " + " : "") << site.width << name(i);
+      os << (i ? " + " : "") << width(site) << name(i);
     os << " columns, each normalised over its full width";
   } else {
     for (auto [i, site] : llvm::enumerate(sites)) {
-      os << (i ? " + " : "") << site.width / site.groupSize << name(i);
+      os << (i ? " + " : "") << site.numGroups() << name(i);
       if (!sameGroup)
         os << " groups of " << site.groupSize;
     }
@@ -260,143 +514,235 @@ std::string describeSite(ArrayRef<NormSite> sites) {
     if (sameGroup)
       os << ", head_dim " << sites[0].groupSize;
   }
-  bool copy = llvm::any_of(sites, [](const NormSite &x) { return x.hadCopy; });
-  os << (copy ? ", copy removed" : ", in place");
+  for (auto [i, site] : llvm::enumerate(sites))
+    if (site.isStrided())
+      for (const GroupRange &r : site.ranges)
+        if (r.groupStride != r.groupSize) {
+          os << ";" << name(i) << " heads " << r.groupStride << " apart";
+          break;
+        }
+  if (copiesAfter > 0)
+    os << "; bufferization still copies the normalised values for '"
+       << copyingReader->getName() << "' (not a view of qkv)";
+  else if (copiesBefore > 0)
+    os << ", copy removed";
+  else
+    os << ", in place";
   return s;
 }
 
-class SiteFuser {
-public:
-  SiteFuser(RewriterBase &rewriter, DominanceInfo &dom)
-      : rewriter(rewriter), dom(dom) {}
-
-  /// Fuses `sites` (same qkv, same block, disjoint). Returns the op and the
-  /// users that still read the pre-norm qkv.
-  FusedQKNormOp fuse(ArrayRef<NormSite> sites,
-                     SmallVectorImpl<Operation *> &preNormReaders) {
-    Value qkv = sites[0].qkv();
-    Block *block = sites[0].norm->getBlock();
-    Location loc = rewriter.getFusedLoc(llvm::to_vector(llvm::map_range(
-        sites, [](const NormSite &s) { return s.norm.getLoc(); })));
-
-    // Weights, deduplicated; ranges in column order.
-    SmallVector<Value> weights;
-    SmallVector<Attribute> ranges;
-    for (const NormSite &site : sites) {
-      int64_t weightIndex = -1;
-      if (Value w = site.norm.getWeight()) {
-        auto it = llvm::find(weights, w);
-        weightIndex = it - weights.begin();
-        if (it == weights.end())
-          weights.push_back(w);
-      }
-      ranges.push_back(NormRangeAttr::get(
-          rewriter.getContext(), site.columnOffset,
-          site.width / site.groupSize, site.groupSize, site.norm.getEpsilon(),
-          weightIndex, site.norm.getWeightOffset(), site.norm.getRounding(),
-          /*groupStride=*/0));
+/// `view` (a slice or reshape that keeps the token dim) applied to `source`
+/// at the insertion point: its token count is read from `source`, because
+/// the size operands of the original may be defined later.
+Value rebuildTokenView(RewriterBase &rewriter, Operation *view, Value source) {
+  Location loc = view->getLoc();
+  auto resultType = cast<RankedTensorType>(view->getResult(0).getType());
+  auto tokens = [&]() -> OpFoldResult {
+    int64_t rows = cast<RankedTensorType>(source.getType()).getDimSize(0);
+    if (!ShapedType::isDynamic(rows))
+      return rewriter.getIndexAttr(rows);
+    return tensor::DimOp::create(rewriter, loc, source, 0).getResult();
+  };
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(view)) {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (auto [d, offset, size] : llvm::enumerate(slice.getStaticOffsets(),
+                                                  slice.getStaticSizes())) {
+      offsets.push_back(rewriter.getIndexAttr(d == 0 ? 0 : offset));
+      sizes.push_back(d == 0 ? tokens() : rewriter.getIndexAttr(size));
+      strides.push_back(rewriter.getIndexAttr(1));
     }
-
-    SmallVector<Value> operands(weights);
-    operands.push_back(qkv);
-    if (Operation *after = insertionPointAfterOperands(block, operands))
-      rewriter.setInsertionPointAfter(after);
-    else
-      rewriter.setInsertionPointToStart(block);
-    auto fused = FusedQKNormOp::create(rewriter, loc, TypeRange{qkv.getType()},
-                                       weights, qkv,
-                                       rewriter.getArrayAttr(ranges));
-    Value result = fused.getResult()[0];
-
-    // Each norm result is its own slice of the fused result, reshaped as
-    // before. Built at the norm, where the sizes it needs are defined.
-    for (const NormSite &site : sites) {
-      rewriter.setInsertionPoint(site.norm);
-      IRMapping map;
-      map.map(site.qkv(), result);
-      Value v = rewriter.clone(*site.slice, map)->getResult(0);
-      for (Operation *reshape : site.reshapes) {
-        map.map(reshape->getOperand(0), v);
-        v = rewriter.clone(*reshape, map)->getResult(0);
-      }
-      // Copies the chain skipped change nothing but the types' identity.
-      if (v.getType() != site.norm.getResult()[0].getType())
-        v = tensor::CastOp::create(rewriter, site.norm.getLoc(),
-                                   site.norm.getResult()[0].getType(), v);
-      SmallVector<Operation *> inputs = operandProducers(site.norm);
-      rewriter.replaceOp(site.norm, v);
-      eraseDeadOps(rewriter, inputs);
-    }
-
-    // Slices of qkv outside every range (v) read the fused result: the
-    // same values, and no read of the pre-norm buffer after the write.
-    for (OpOperand &use : llvm::make_early_inc_range(qkv.getUses())) {
-      Operation *user = use.getOwner();
-      if (user == fused)
-        continue;
-      auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
-      if (slice && disjointFromRanges(slice, sites) &&
-          dom.properlyDominates(fused.getOperation(), slice)) {
-        rewriter.modifyOpInPlace(slice, [&] { use.set(result); });
-        continue;
-      }
-      if (!isa<tensor::DimOp>(user))
-        preNormReaders.push_back(user);
-    }
-    return fused;
+    return tensor::ExtractSliceOp::create(rewriter, loc, resultType, source,
+                                          offsets, sizes, strides);
   }
-
-private:
-  RewriterBase &rewriter;
-  DominanceInfo &dom;
-
-  /// Whether `slice` of qkv reads no column of any range.
-  static bool disjointFromRanges(tensor::ExtractSliceOp slice,
-                                 ArrayRef<NormSite> sites) {
-    RankedTensorType qkvType = slice.getSourceType();
-    int64_t rank = qkvType.getRank();
-    if (!slice.hasUnitStride())
-      return false;
-    // Column interval [begin, end) covered by the slice in the row-major
-    // layout of a row (conservative: the hull of the slice's columns).
-    int64_t begin = 0, end = 0, stride = 1;
-    for (int64_t d = rank - 1; d >= 1; --d) {
-      std::optional<int64_t> o = getConstantIntValue(slice.getMixedOffsets()[d]);
-      std::optional<int64_t> s = getConstantIntValue(slice.getMixedSizes()[d]);
-      if (!o || !s)
-        return false;
-      begin += *o * stride;
-      end += (*o + *s - 1) * stride;
-      stride *= qkvType.getDimSize(d);
-    }
-    end += 1;
-    return llvm::all_of(sites, [&](const NormSite &site) {
-      return end <= site.columnOffset || site.columnEnd() <= begin;
-    });
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(view)) {
+    SmallVector<OpFoldResult> outputShape;
+    for (int64_t d : resultType.getShape())
+      outputShape.push_back(ShapedType::isDynamic(d)
+                                ? tokens()
+                                : rewriter.getIndexAttr(d));
+    return tensor::ExpandShapeOp::create(rewriter, loc, resultType, source,
+                                         expand.getReassociationIndices(),
+                                         outputShape);
   }
-};
-
-//===----------------------------------------------------------------------===//
-// The pass
-//===----------------------------------------------------------------------===//
-
-/// Folds the reshape pairs the rewrite leaves (expand(collapse(x)) -> x),
-/// so that the norm results are views of qkv.
-LogicalResult foldReshapes(Operation *root) {
-  MLIRContext *ctx = root->getContext();
-  RewritePatternSet patterns(ctx);
-  tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
-  tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
-  tensor::ExtractSliceOp::getCanonicalizationPatterns(patterns, ctx);
-  tensor::CastOp::getCanonicalizationPatterns(patterns, ctx);
-  GreedyRewriteConfig config;
-  config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-  return applyPatternsGreedily(root, std::move(patterns), config);
+  IRMapping map;
+  map.map(view->getOperand(0), source);
+  return rewriter.clone(*view, map)->getResult(0);
 }
+
+/// Replaces the norms of `sites` (same qkv, same block, disjoint, legal) by
+/// one fused op; readers of columns no norm touches read its result.
+FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
+                        DominanceInfo &dom) {
+  NormalisedColumns normalised(sites);
+  Value qkv = sites[0].qkv;
+  Block *block = sites[0].norm->getBlock();
+  Location loc = rewriter.getFusedLoc(llvm::to_vector(llvm::map_range(
+      sites, [](const NormSite &s) { return s.norm.getLoc(); })));
+
+  // Weights, deduplicated; ranges in column order.
+  SmallVector<Value> weights;
+  SmallVector<NormRangeAttr> ranges;
+  for (const NormSite &site : sites) {
+    int64_t weightIndex = -1;
+    if (Value w = site.norm.getWeight()) {
+      auto it = llvm::find(weights, w);
+      weightIndex = it - weights.begin();
+      if (it == weights.end())
+        weights.push_back(w);
+    }
+    for (const GroupRange &r : site.ranges)
+      ranges.push_back(NormRangeAttr::get(
+          rewriter.getContext(), r.columnOffset, r.numGroups, r.groupSize,
+          site.norm.getEpsilon(), weightIndex, site.norm.getWeightOffset(),
+          site.norm.getRounding(),
+          r.groupStride == r.groupSize ? 0 : r.groupStride));
+  }
+  llvm::sort(ranges, [](NormRangeAttr a, NormRangeAttr b) {
+    return a.getColumnOffset() < b.getColumnOffset();
+  });
+
+  SmallVector<Value> operands(weights);
+  operands.push_back(qkv);
+  if (Operation *after = insertionPointAfterOperands(block, operands))
+    rewriter.setInsertionPointAfter(after);
+  else
+    rewriter.setInsertionPointToStart(block);
+  auto fused = FusedQKNormOp::create(
+      rewriter, loc, TypeRange{qkv.getType()}, weights, qkv,
+      rewriter.getArrayAttr(SmallVector<Attribute>(ranges.begin(),
+                                                   ranges.end())));
+  Value result = fused.getResult()[0];
+
+  for (const NormSite &site : sites) {
+    // The base view of the fused result, right after it.
+    rewriter.setInsertionPointAfter(fused);
+    Value base = result;
+    for (auto [op, layout] : llvm::zip(site.prefix, site.prefixLayouts)) {
+      if (isTokenRowReshape(op)) {
+        FailureOr<ReinterpretPlan> plan = planReinterpretation(
+            cast<RankedTensorType>(base.getType()), layout,
+            cast<RankedTensorType>(op->getResult(0).getType()));
+        base = materializeReinterpretation(rewriter, op->getLoc(), base, *plan);
+      } else {
+        base = rebuildTokenView(rewriter, op, base);
+      }
+    }
+    // The norm result itself, for reads that are not views: the input
+    // chain without its copies, at the norm.
+    Value normResult;
+    auto rebuiltNormResult = [&]() -> Value {
+      if (normResult)
+        return normResult;
+      rewriter.setInsertionPoint(site.norm);
+      Value v = base;
+      for (Operation *op : site.suffix) {
+        if (copiedValue(op))
+          continue;
+        IRMapping m;
+        m.map(op->getOperand(0), v);
+        v = rewriter.clone(*op, m)->getResult(0);
+      }
+      Type type = site.norm.getResult()[0].getType();
+      if (v.getType() != type)
+        v = tensor::CastOp::create(rewriter, site.norm.getLoc(), type, v);
+      return normResult = v;
+    };
+    SmallVector<Operation *> dying = {site.norm};
+    for (const ResultRead &read : site.reads) {
+      Value replacement;
+      if (read.plan) {
+        rewriter.setInsertionPointAfterValue(read.value);
+        replacement = materializeReinterpretation(rewriter, read.value.getLoc(),
+                                                  base, *read.plan);
+      } else {
+        replacement = rebuiltNormResult();
+        for (Operation *op : read.path) {
+          rewriter.setInsertionPoint(op);
+          IRMapping m;
+          m.map(op->getOperand(0), replacement);
+          replacement = rewriter.clone(*op, m)->getResult(0);
+        }
+      }
+      rewriter.replaceUsesWithIf(read.value, replacement, [](OpOperand &use) {
+        return !isReinterpretingView(use.getOwner());
+      });
+      if (Operation *def = read.value.getDefiningOp())
+        dying.push_back(def);
+    }
+    eraseDeadOps(rewriter, dying);
+  }
+
+  // Readers of columns no norm touches (v, a gate) read the fused result:
+  // the same values, and no read of the pre-norm buffer after the write.
+  for (OpOperand &use : llvm::make_early_inc_range(qkv.getUses())) {
+    Operation *user = use.getOwner();
+    if (user == fused || isa<tensor::DimOp>(user) ||
+        !dom.properlyDominates(fused.getOperation(), user) ||
+        findNormalisedReader(use, normalised.columns, normalised.norms))
+      continue;
+    rewriter.modifyOpInPlace(user, [&] { use.set(result); });
+  }
+  return fused;
+}
+
+//===----------------------------------------------------------------------===//
+// The driver
+//===----------------------------------------------------------------------===//
 
 struct FuseStats {
   int64_t fusedSites = 0, fusedNorms = 0, rejected = 0, copiesKept = 0;
 };
+
+/// Chooses, among the legal norms of one qkv in one block, those that fuse
+/// together: disjoint ranges, at most QK_MAX_RANGES, weights visible.
+std::vector<NormSite>
+selectSites(MutableArrayRef<NormSite> candidates,
+            function_ref<void(Location, const Twine &)> missed) {
+  llvm::sort(candidates, [](const NormSite &a, const NormSite &b) {
+    return a.ranges.front().columnOffset < b.ranges.front().columnOffset;
+  });
+  auto qkvType = cast<RankedTensorType>(candidates.front().qkv.getType());
+  int64_t numColumns = 1;
+  for (int64_t d : qkvType.getShape().drop_front())
+    numColumns *= d;
+  std::vector<NormSite> sites;
+  size_t numRanges = 0;
+  for (NormSite &c : candidates) {
+    llvm::BitVector taken = normalisedColumns(sites, numColumns);
+    if (taken.anyCommon(normalisedColumns(c, numColumns))) {
+      const GroupRange &r = c.ranges.front();
+      missed(c.norm.getLoc(),
+             "columns from " + Twine(r.columnOffset) +
+                 " overlap another norm of the same qkv");
+      continue;
+    }
+    if (numRanges + c.ranges.size() > QK_MAX_RANGES) {
+      missed(c.norm.getLoc(), "more than " + Twine(QK_MAX_RANGES) +
+                                  " column ranges for one qkv");
+      continue;
+    }
+    numRanges += c.ranges.size();
+    sites.push_back(c);
+  }
+  Block *block = sites.front().norm->getBlock();
+  Operation *firstNorm = nullptr;
+  for (NormSite &s : sites)
+    if (!firstNorm || s.norm->isBeforeInBlock(firstNorm))
+      firstNorm = s.norm;
+  std::vector<NormSite> placeable;
+  for (NormSite &s : sites) {
+    Value w = s.norm.getWeight();
+    Operation *def = w ? w.getDefiningOp() : nullptr;
+    Operation *inBlock = def ? block->findAncestorOpInBlock(*def) : nullptr;
+    if (inBlock && !inBlock->isBeforeInBlock(firstNorm)) {
+      missed(s.norm.getLoc(), "the weight is defined after the first norm "
+                              "of the attention block");
+      continue;
+    }
+    placeable.push_back(s);
+  }
+  return placeable;
+}
 
 /// Fuses every site under `root`. With `report`, emits one remark per fused
 /// site and per rejected candidate.
@@ -411,75 +757,52 @@ void fuseAll(Operation *root, bool report, StringRef category,
   };
 
   // Group the candidates by (qkv, block), in program order.
-  llvm::MapVector<std::pair<Value, Block *>, SmallVector<NormSite>> groups;
+  llvm::MapVector<std::pair<Value, Block *>, std::vector<NormSite>> groups;
   root->walk([&](RMSNormOp norm) {
     SiteFailure why;
     FailureOr<NormSite> site = matchNormSite(norm, why);
     if (succeeded(site))
-      groups[{site->qkv(), norm->getBlock()}].push_back(*site);
+      groups[{site->qkv, norm->getBlock()}].push_back(std::move(*site));
     else if (why.isCandidate)
       missed(norm.getLoc(), why.reason);
   });
 
   IRRewriter rewriter(root->getContext());
   DominanceInfo dom(root);
-  SiteFuser fuser(rewriter, dom);
   for (auto &[key, candidates] : groups) {
-    // Disjoint ranges, at most QK_MAX_RANGES, weights visible at the site.
-    llvm::sort(candidates, [](const NormSite &a, const NormSite &b) {
-      return a.columnOffset < b.columnOffset;
-    });
-    SmallVector<NormSite> sites;
-    for (NormSite &c : candidates) {
-      if (!sites.empty() && c.columnOffset < sites.back().columnEnd()) {
-        missed(c.norm.getLoc(),
-               "columns [" + Twine(c.columnOffset) + ", " +
-                   Twine(c.columnEnd()) +
-                   ") overlap another norm of the same qkv");
-        continue;
-      }
-      if (sites.size() == QK_MAX_RANGES) {
-        missed(c.norm.getLoc(), "more than " + Twine(QK_MAX_RANGES) +
-                                    " norms of one qkv");
-        continue;
-      }
-      sites.push_back(c);
-    }
-    Block *block = key.second;
-    Operation *firstNorm = nullptr;
-    for (NormSite &s : sites)
-      if (!firstNorm || s.norm->isBeforeInBlock(firstNorm))
-        firstNorm = s.norm;
-    SmallVector<NormSite> placeable;
-    for (NormSite &s : sites) {
-      Value w = s.norm.getWeight();
-      Operation *def = w ? w.getDefiningOp() : nullptr;
-      Operation *inBlock = def ? block->findAncestorOpInBlock(*def) : nullptr;
-      if (inBlock && !inBlock->isBeforeInBlock(firstNorm)) {
-        missed(s.norm.getLoc(), "the weight is defined after the first norm "
-                                "of the attention block");
-        continue;
-      }
-      placeable.push_back(s);
-    }
-    if (placeable.empty())
+    std::vector<NormSite> sites = selectSites(candidates, missed);
+    if (sites.empty())
       continue;
-
-    SmallVector<Operation *> readers;
-    std::string description = describeSite(placeable);
-    FusedQKNormOp fused = fuser.fuse(placeable, readers);
-    ++stats.fusedSites;
-    stats.fusedNorms += placeable.size();
-    if (!readers.empty()) {
-      ++stats.copiesKept;
-      if (report)
-        remark::analysis(fused.getLoc(), remark::RemarkOpts::name("CopyKept")
-                                             .category(category))
-            << ("the pre-norm qkv is still read (by '" +
-                readers.front()->getName().getStringRef() +
-                "'): bufferization keeps a copy of qkv")
-                   .str();
+    int copiesBefore = 0, copiesAfter = 0;
+    Operation *copyingReader = nullptr;
+    for (const NormSite &s : sites) {
+      copiesBefore += s.copiesBefore;
+      copiesAfter += s.copiesAfter;
+      if (!copyingReader)
+        copyingReader = s.copyingReader;
     }
+    // Normalising in place while the pre-norm columns are still read makes
+    // bufferization copy the whole qkv: only worth it when that replaces
+    // at least as many copies.
+    if (Operation *reader = findPreNormReader(sites)) {
+      if (copiesAfter + 1 > copiesBefore) {
+        for (const NormSite &s : sites)
+          missed(s.norm.getLoc(),
+                 "'" + reader->getName().getStringRef() +
+                     "' still reads the pre-norm q/k columns of qkv; "
+                     "normalising in place would make bufferization copy "
+                     "qkv");
+        continue;
+      }
+      ++copiesAfter;
+      copyingReader = reader;
+      ++stats.copiesKept;
+    }
+    std::string description =
+        describeSite(sites, copiesBefore, copiesAfter, copyingReader);
+    FusedQKNormOp fused = fuseSites(rewriter, sites, dom);
+    ++stats.fusedSites;
+    stats.fusedNorms += sites.size();
     if (report)
       remark::passed(fused.getLoc(),
                      remark::RemarkOpts::name("Fused").category(category))
@@ -508,8 +831,6 @@ struct QKFuseStridedQKNormPass
                            stats.fusedSites, stats.fusedNorms, stats.rejected,
                            stats.copiesKept)
                  .str();
-    if (stats.fusedSites && failed(foldReshapes(getOperation())))
-      return signalPassFailure();
   }
 };
 
@@ -523,11 +844,12 @@ struct FuseStridedQKNormOfSlice : OpRewritePattern<RMSNormOp> {
     FailureOr<NormSite> site = matchNormSite(norm, why);
     if (failed(site))
       return rewriter.notifyMatchFailure(norm, why.reason);
-    SmallVector<NormSite> sites = {*site};
+    std::vector<NormSite> sites = {*site};
+    if (findPreNormReader(sites) &&
+        site->copiesAfter + 1 > site->copiesBefore)
+      return rewriter.notifyMatchFailure(norm, "pre-norm columns still read");
     DominanceInfo dom(norm->getParentOp());
-    SiteFuser fuser(rewriter, dom);
-    SmallVector<Operation *> readers;
-    fuser.fuse(sites, readers);
+    fuseSites(rewriter, sites, dom);
     return success();
   }
 };

@@ -79,12 +79,14 @@ public:
   FailureOr<NormExpr *> buildRoot(linalg::GenericOp root) {
     return fromGenericResult(root, 0, Level::Full);
   }
-  bool sawReduction() const { return sawReductionGeneric; }
+  /// Whether the DAG looks like a norm at all: a reduction and an rsqrt.
+  bool sawNormShape() const { return sawReductionGeneric && sawRsqrt; }
   std::string reason;
 
 private:
   int64_t rank;
   bool sawReductionGeneric = false;
+  bool sawRsqrt = false;
   std::deque<NormExpr> arena;
   DenseMap<Value, NormExpr *> memo;
 
@@ -363,7 +365,10 @@ private:
         .Case([&](arith::AddFOp) { return binary(NormExpr::Add); })
         .Case([&](arith::MulFOp) { return binary(NormExpr::Mul); })
         .Case([&](arith::DivFOp) { return binary(NormExpr::Div); })
-        .Case([&](math::RsqrtOp) { return unary(NormExpr::Rsqrt); })
+        .Case([&](math::RsqrtOp) {
+          sawRsqrt = true;
+          return unary(NormExpr::Rsqrt);
+        })
         .Case([&](math::PowFOp pow) {
           FloatAttr e;
           return square(pow.getLhs(),
@@ -633,7 +638,7 @@ FailureOr<RMSNormMatch> matchRMSNormRoot(linalg::GenericOp root,
   auto resultType = cast<RankedTensorType>(root.getResult(0).getType());
   ExprBuilder builder(resultType.getRank());
   FailureOr<NormExpr *> expr = builder.buildRoot(root);
-  why.isCandidate = builder.sawReduction();
+  why.isCandidate = builder.sawNormShape();
   if (failed(expr)) {
     why.reason = builder.reason;
     return failure();
