@@ -409,9 +409,9 @@ Operation *findNormalisedReader(OpOperand &use, const llvm::BitVector &columns,
   // through reinterpreting views.
   std::function<bool(Operation *)> readByOthers = [&](Operation *op) {
     return llvm::any_of(op->getResult(0).getUsers(), [&](Operation *u) {
-      if (norms.contains(u))
+      if (norms.contains(u) || isa<tensor::DimOp>(u))
         return false;
-      return !isReinterpretingView(u) || readByOthers(u);
+      return !(isReinterpretingView(u) || copiedValue(u)) || readByOthers(u);
     });
   };
   std::function<Operation *(Operation *, MemRefType)> visit =
@@ -486,7 +486,8 @@ Operation *insertionPointAfterOperands(Block *block, ArrayRef<Value> values) {
 }
 
 std::string describeSite(ArrayRef<NormSite> sites, int copiesBefore,
-                         int copiesAfter, Operation *copyingReader) {
+                         int copiesAfter, Operation *copyingReader,
+                         Operation *preNormReader) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "fused QK RMSNorm: ";
@@ -521,9 +522,15 @@ std::string describeSite(ArrayRef<NormSite> sites, int copiesBefore,
           os << ";" << name(i) << " heads " << r.groupStride << " apart";
           break;
         }
-  if (copiesAfter > 0)
+  if (preNormReader)
+    os << "; bufferization copies qkv once because '"
+       << preNormReader->getName()
+       << "' still reads its pre-norm q/k columns (the unfused block copied "
+       << copiesBefore << " times)";
+  else if (copiesAfter > 0)
     os << "; bufferization still copies the normalised values for '"
-       << copyingReader->getName() << "' (not a view of qkv)";
+       << copyingReader->getName() << "' (it reads them in a shape that is "
+       << "not a view of qkv)";
   else if (copiesBefore > 0)
     os << ", copy removed";
   else
@@ -774,7 +781,7 @@ void fuseAll(Operation *root, bool report, StringRef category,
     if (sites.empty())
       continue;
     int copiesBefore = 0, copiesAfter = 0;
-    Operation *copyingReader = nullptr;
+    Operation *copyingReader = nullptr, *preNormReader = nullptr;
     for (const NormSite &s : sites) {
       copiesBefore += s.copiesBefore;
       copiesAfter += s.copiesAfter;
@@ -795,11 +802,11 @@ void fuseAll(Operation *root, bool report, StringRef category,
         continue;
       }
       ++copiesAfter;
-      copyingReader = reader;
+      preNormReader = reader;
       ++stats.copiesKept;
     }
-    std::string description =
-        describeSite(sites, copiesBefore, copiesAfter, copyingReader);
+    std::string description = describeSite(sites, copiesBefore, copiesAfter,
+                                           copyingReader, preNormReader);
     FusedQKNormOp fused = fuseSites(rewriter, sites, dom);
     ++stats.fusedSites;
     stats.fusedNorms += sites.size();

@@ -79,14 +79,17 @@ public:
   FailureOr<NormExpr *> buildRoot(linalg::GenericOp root) {
     return fromGenericResult(root, 0, Level::Full);
   }
-  /// Whether the DAG looks like a norm at all: a reduction and an rsqrt.
-  bool sawNormShape() const { return sawReductionGeneric && sawRsqrt; }
+  /// Whether the DAG looks like a norm at all (worth a remark): a reduction
+  /// and an rsqrt or a square. Softmax, say, has neither.
+  bool sawNormShape() const {
+    return sawReductionGeneric && (sawRsqrt || sawSquare);
+  }
   std::string reason;
 
 private:
   int64_t rank;
   bool sawReductionGeneric = false;
-  bool sawRsqrt = false;
+  bool sawRsqrt = false, sawSquare = false;
   std::deque<NormExpr> arena;
   DenseMap<Value, NormExpr *> memo;
 
@@ -354,6 +357,7 @@ private:
     auto square = [&](Value base, bool isSquare) -> FailureOr<NormExpr *> {
       if (!isSquare)
         return make(NormExpr::Other, v.getType());
+      sawSquare = true;
       FailureOr<NormExpr *> a = fromScalar(base, generic, level);
       if (failed(a))
         return failure();
@@ -363,7 +367,10 @@ private:
         .Case([&](arith::ExtFOp) { return unary(NormExpr::Ext); })
         .Case([&](arith::TruncFOp) { return unary(NormExpr::Trunc); })
         .Case([&](arith::AddFOp) { return binary(NormExpr::Add); })
-        .Case([&](arith::MulFOp) { return binary(NormExpr::Mul); })
+        .Case([&](arith::MulFOp mul) {
+          sawSquare |= mul.getLhs() == mul.getRhs();
+          return binary(NormExpr::Mul);
+        })
         .Case([&](arith::DivFOp) { return binary(NormExpr::Div); })
         .Case([&](math::RsqrtOp) {
           sawRsqrt = true;
