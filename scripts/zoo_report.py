@@ -141,6 +141,12 @@ def main():
     ap.add_argument("--only", nargs="*", default=None, help="zoo entries to report (default: all)")
     ap.add_argument("--reasons", action="store_true", help="list the distinct Missed remarks per fixture")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 4)
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless every fixture raises its expected norms, fuses its expected "
+                         "ranges (except --known-unfused entries, which must stay unfused), and ends "
+                         "with no more memref.copy / memref.alloc than without the passes")
+    ap.add_argument("--known-unfused", nargs="*", default=[],
+                    help="entries whose norms are raised but knowingly not fused (with --check)")
     args = ap.parse_args()
 
     if not os.path.exists(args.qk_opt):
@@ -192,7 +198,26 @@ def main():
           f"fused ranges {totals['fused_ranges']} of {totals['ranges']} expected.")
     if notes:
         print("\n" + "\n".join(notes))
-    return 0
+    if not args.check:
+        return 0
+    failures = []
+    for (entry, shape, dtype, path), r in zip(files, results):
+        name = os.path.basename(path)
+        if r["errors"]:
+            failures.append(f"{name}: qk-opt failed")
+            continue
+        if r["expected"] is not None and r["raised"] != r["expected"]:
+            failures.append(f"{name}: raised {r['raised']}, expected {r['expected']}")
+        want = 0 if entry in args.known_unfused or not r["expected"] else r["ranges"]
+        if r["fused_ranges"] != want:
+            failures.append(f"{name}: fused ranges {r['fused_ranges']}, expected {want}")
+        for what, (before, after) in (("memref.copy", r["copies"]), ("memref.alloc", r["allocs"])):
+            if after > before:
+                failures.append(f"{name}: {what} {before} -> {after} (more with the passes)")
+    for f in failures:
+        print(f"CHECK FAILED: {f}")
+    print(f"check: {len(files)} fixtures, {len(failures)} failure(s)")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
