@@ -300,7 +300,8 @@ LogicalResult Lowering::lower(FusedQKNormOp op) {
   bool is3D = qkvType.getRank() == 3;
   int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
   // For [T, H, D] the ABI's group stride of one-head groups is the head
-  // stride; any view of the buffer works, the groups say where to look.
+  // stride (times group_stride / D for strided ranges); any view of the
+  // buffer works, the groups say where to look.
   RowView view = cb.rowView(op.getQkv(), cb.i64(1));
   Value headStride = view.headStride;
 
@@ -313,16 +314,23 @@ LogicalResult Lowering::lower(FusedQKNormOp op) {
     c.epsilon = r.getEpsilon().convertToFloat();
     c.weightOffset = r.getWeightOffset().convertToFloat();
     c.rounding = r.getRounding();
+    // Strided ranges (group_stride > group_size) pass their pitch; packed
+    // ones, and a single group (whose stride means nothing), pass
+    // group_size, as the ABI wants.
+    bool packed = r.isPacked() || r.getNumGroups() == 1;
     if (!is3D) {
       c.columnOffset = cb.i64(r.getColumnOffset());
-      c.groupStride = c.groupSize;
+      c.groupStride = packed ? c.groupSize : cb.i64(r.getGroupPitch());
     } else {
       // Head-aligned by the verifier: the range starts at head
-      // column_offset / D.
+      // column_offset / D, and strided groups start group_stride / D heads
+      // apart.
       c.columnOffset =
           cb.mul(cb.i64(r.getColumnOffset() / headDim), headStride);
       if (r.getGroupSize() == headDim) {
-        c.groupStride = headStride;
+        c.groupStride =
+            packed ? headStride
+                   : cb.mul(cb.i64(r.getGroupPitch() / headDim), headStride);
       } else {
         // A group of several heads is contiguous only if heads are packed.
         int64_t staticStride = qkvType.getStridesAndOffset().first[1];
@@ -332,13 +340,14 @@ LogicalResult Lowering::lower(FusedQKNormOp op) {
                  << " heads needs packed heads (head stride " << headDim
                  << "), the qkv buffer has head stride " << staticStride;
         if (ShapedType::isDynamic(staticStride)) {
-          Value packed =
+          Value packedHeads =
               arith::CmpIOp::create(b, op.getLoc(), arith::CmpIPredicate::eq,
                                     headStride, cb.i64(headDim));
-          cb.check(packed, "qk.fused_qk_norm: a multi-head group needs a "
-                           "qkv head stride equal to head_dim");
+          cb.check(packedHeads, "qk.fused_qk_norm: a multi-head group "
+                                "needs a qkv head stride equal to head_dim");
         }
-        c.groupStride = c.groupSize;
+        // Packed heads: group_stride / D heads are group_stride columns.
+        c.groupStride = packed ? c.groupSize : cb.i64(r.getGroupPitch());
       }
     }
     ranges.push_back(c);

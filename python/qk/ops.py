@@ -297,9 +297,12 @@ def fused_qk_rmsnorm_(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch
                       k_eps: Optional[float] = None, weight_offset: float = 0.0, rounding="once") -> None:
     """Normalises q and k in place (one kernel launch when they are views of one qkv buffer).
 
-    q, k: [T, H, D] (per head; any head stride) or [T, C] (per group of head_dim columns, or the
-    whole row when head_dim is None). Weights: [group] of the activation dtype or float32, or None.
-    weight_offset: 1.0 for Gemma's (1 + w). rounding: "once" or "before_weight"."""
+    q, k: [T, H, D] (per head; any head stride: the runtime's group_stride, e.g. Qwen3-Next's q
+    heads between the gate heads, `qg.view(T, H, 2 * D)[..., :D]`, or per-KV-group interleaved
+    q/k heads; q and k may interleave as long as they share no element) or [T, C] (per group of
+    head_dim columns, or the whole row when head_dim is None). Weights: [group] of the activation
+    dtype or float32, or None. weight_offset: 1.0 for Gemma's (1 + w). rounding: "once" or
+    "before_weight"."""
     torch.ops.qk.fused_qk_rmsnorm_(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps),
                                    float(weight_offset), _rounding_code(rounding), int(head_dim or 0))
 

@@ -2,6 +2,8 @@
 
 #include "Validate.h"
 
+#include "qk/Runtime/RangeOverlap.h"
+
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -13,40 +15,14 @@ namespace {
 // success path free of allocation (it only writes the first byte).
 thread_local char lastError[512];
 
-// floor(a / b) for b > 0 (C++ division truncates toward zero).
-int64_t floorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-// Whether any group of `a` shares an element with any group of `b`. The
-// ranges may interleave (group_stride > group_size), so comparing the hull
-// of each range would reject legal layouts: for every group of the range
-// with fewer groups, find the groups of the other that could intersect it.
-// Only called on ranges validateCall accepted, whose checked end fits in
-// int64 (column_offset >= 0, 1 <= group_size <= group_stride): then every
-// group's begin and end fits, and begin - l.group_size - l.column_offset
-// >= -l.column_offset - l.group_size >= -INT64_MAX, so plain arithmetic
-// cannot overflow here.
+// The exact test shared with the compiler's verifier (qk/Runtime/
+// RangeOverlap.h). Only called on ranges validateCall accepted, whose
+// checked end fits in int64 (column_offset >= 0, 1 <= group_size <=
+// group_stride): the preconditions of qk::rangesOverlap.
 bool rangesOverlap(const qk_norm_range_t &a, const qk_norm_range_t &b) {
-  const qk_norm_range_t &s = a.num_groups <= b.num_groups ? a : b;
-  const qk_norm_range_t &l = a.num_groups <= b.num_groups ? b : a;
-  for (int64_t i = 0; i < s.num_groups; ++i) {
-    int64_t begin = s.column_offset + i * s.group_stride;
-    int64_t end = begin + s.group_size;
-    // Group j of `l` covers [l0 + j*t, l0 + j*t + size); it meets
-    // [begin, end) iff begin - size < l0 + j*t < end.
-    int64_t jLo =
-        floorDiv(begin - l.group_size - l.column_offset, l.group_stride) + 1;
-    int64_t jHi = floorDiv(end - 1 - l.column_offset, l.group_stride);
-    if (jLo < 0)
-      jLo = 0;
-    if (jHi > l.num_groups - 1)
-      jHi = l.num_groups - 1;
-    if (jLo <= jHi)
-      return true;
-  }
-  return false;
+  return qk::rangesOverlap(
+      {a.column_offset, a.num_groups, a.group_size, a.group_stride},
+      {b.column_offset, b.num_groups, b.group_size, b.group_stride});
 }
 
 const char *dtypeName(int v) {

@@ -119,3 +119,43 @@ func.func @stream_argument(%qkv: memref<?x256xf32>, %s: !llvm.ptr {qk.stream}) {
   qk.fused_qk_norm outs(%qkv : memref<?x256xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 128, epsilon = 1.0e-06>]
   return
 }
+
+// Strided ranges of a [T, C] buffer (Qwen3-Next: q heads 2 * D apart between
+// the gate heads, then packed k heads): the range's group_stride is the
+// ABI's group_stride; a packed range passes group_size.
+// CHECK-LABEL: func.func @fused_2d_strided(
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : i64
+// CHECK-DAG: %[[C512:.*]] = arith.constant 512 : i64
+// CHECK-DAG: %[[C8192:.*]] = arith.constant 8192 : i64
+// CHECK: call @qk_fused_rms_norm_bf16_r2(%[[V:[^,]*]], %[[V]], %{{[^,]*}}, %[[C0]], %[[C16]], %[[C256]], %[[C512]], {{[^,]*}}, {{[^,]*}}, {{[^,]*}}, %{{[^,]*}}, %[[C8192]], %[[C2]], %[[C256]], %[[C256]],
+func.func @fused_2d_strided(%qkv: memref<?x9216xbf16>, %wq: memref<256xbf16>, %wk: memref<256xbf16>) {
+  qk.fused_qk_norm ins(%wq, %wk : memref<256xbf16>, memref<256xbf16>) outs(%qkv : memref<?x9216xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 16, group_size = 256, epsilon = 1.0e-06, weight = 0, weight_offset = 1.0, group_stride = 512>, #qk.range<column_offset = 8192, num_groups = 2, group_size = 256, epsilon = 1.0e-06, weight = 1, weight_offset = 1.0>]
+  return
+}
+
+// Strided one-head groups of a [T, H, D] buffer with a dynamic head stride:
+// group_stride / D head strides between groups (here 3), the start at
+// column_offset / D head strides (here 1).
+// CHECK-LABEL: func.func @fused_3d_strided_heads(
+// CHECK: %{{.*}}, %{{.*}}, %{{.*}}:3, %[[STRIDES:.*]]:3 = memref.extract_strided_metadata
+// CHECK: %[[HS:.*]] = arith.index_cast %[[STRIDES]]#1 : index to i64
+// CHECK: %[[GS:.*]] = arith.muli %[[HS]], %c3_i64 : i64
+// CHECK: call @qk_fused_rms_norm_f32_r1(%[[V:[^,]*]], %[[V]], %{{[^,]*}}, %[[HS]], %c3_i64, %c64_i64, %[[GS]],
+// CHECK-NOT: cf.assert {{.*}}head stride
+func.func @fused_3d_strided_heads(%qkv: memref<?x9x64xf32, strided<[?, ?, 1], offset: ?>>) {
+  qk.fused_qk_norm outs(%qkv : memref<?x9x64xf32, strided<[?, ?, 1], offset: ?>>) ranges [#qk.range<column_offset = 64, num_groups = 3, group_size = 64, epsilon = 1.0e-06, group_stride = 192>]
+  return
+}
+
+// Strided groups of two heads: contiguous only with packed heads (a static
+// head stride of D here), then group_stride columns apart.
+// CHECK-LABEL: func.func @fused_3d_strided_multi_head_groups(
+// CHECK-NOT: cf.assert
+// CHECK: call @qk_fused_rms_norm_f32_r1(%[[V:[^,]*]], %[[V]], %{{[^,]*}}, %c0_i64, %c2_i64, %c128_i64, %c256_i64,
+func.func @fused_3d_strided_multi_head_groups(%qkv: memref<?x8x64xf32>) {
+  qk.fused_qk_norm outs(%qkv : memref<?x8x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 128, epsilon = 1.0e-06, group_stride = 256>]
+  return
+}

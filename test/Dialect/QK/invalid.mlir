@@ -269,3 +269,71 @@ func.func @range_bad_rounding(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, epsilon = 1.0e-06, rounding = twice>] -> tensor<?x64xf32>
   return %r : tensor<?x64xf32>
 }
+
+// -----
+
+func.func @range_stride_below_group_size(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{group_stride must be 0 (packed) or at least group_size 16, got 8}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 16, epsilon = 1.0e-06, group_stride = 8>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_negative_stride(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{group_stride must be 0 (packed) or at least group_size 16, got -16}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 16, epsilon = 1.0e-06, group_stride = -16>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// The width (3 x 8 = 24) fits the 64 columns, the span (2 x 32 + 8 = 72)
+// does not.
+func.func @fused_strided_span_out_of_bounds(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{range #0 [0, 72) (3 groups of 8, group_stride 32) exceeds the 64 columns of qkv}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 3, group_size = 8, epsilon = 1.0e-06, group_stride = 32>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// The end does not fit in int64: rejected, not wrapped around.
+func.func @fused_strided_span_overflows(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{range #0 [0, overflow) (3 groups of 8, group_stride 9223372036854775807) exceeds the 64 columns of qkv}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 3, group_size = 8, epsilon = 1.0e-06, group_stride = 9223372036854775807>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// Interleaved ranges whose groups share columns: groups [0, 8), [16, 24) ..
+// and [4, 12), [20, 28) ..
+func.func @fused_interleaved_ranges_overlap(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{ranges #0 [0, 56) (4 groups of 8, group_stride 16) and #1 [4, 60) (4 groups of 8, group_stride 16) overlap}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [
+    #qk.range<column_offset = 0, num_groups = 4, group_size = 8, epsilon = 1.0e-06, group_stride = 16>,
+    #qk.range<column_offset = 4, num_groups = 4, group_size = 8, epsilon = 1.0e-06, group_stride = 16>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// A packed range that lands on one group of a strided one (columns [32, 40)).
+func.func @fused_packed_range_meets_strided_group(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{ranges #0 [0, 40) (3 groups of 8, group_stride 16) and #1 [36, 44) overlap}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [
+    #qk.range<column_offset = 0, num_groups = 3, group_size = 8, epsilon = 1.0e-06, group_stride = 16>,
+    #qk.range<column_offset = 36, num_groups = 1, group_size = 8, epsilon = 1.0e-06>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// [T, H, D]: every group must start at a head, so the stride counts whole
+// heads.
+func.func @fused_3d_stride_not_head_aligned(%qkv: tensor<?x8x16xf32>) -> tensor<?x8x16xf32> {
+  // expected-error @+1 {{range #0 [0, 40) (2 groups of 16, group_stride 24) of a [T, H, D] qkv must start every group at a head: group_stride 24 is not a multiple of D = 16}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x8x16xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 16, epsilon = 1.0e-06, group_stride = 24>] -> tensor<?x8x16xf32>
+  return %r : tensor<?x8x16xf32>
+}

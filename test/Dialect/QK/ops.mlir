@@ -68,3 +68,59 @@ func.func @fused_olmo2_full_width(%qkv: tensor<?x12288xf32>, %wq: tensor<4096xf3
                  #qk.range<column_offset = 4096, num_groups = 1, group_size = 4096, epsilon = 1.0e-06, weight = 1>] -> tensor<?x12288xf32>
   return %r : tensor<?x12288xf32>
 }
+
+// Qwen3-Next: 16 q heads of 256, 512 apart (gate heads between them), then
+// 2 packed k heads. group_stride prints only when set.
+// CHECK-LABEL: func @fused_strided_qwen3_next
+// CHECK: ranges [#qk.range<column_offset = 0, num_groups = 16, group_size = 256, epsilon = 9.99999997E-7, weight = 0, weight_offset = 1.000000e+00, group_stride = 512>, #qk.range<column_offset = 8192, num_groups = 2, group_size = 256, epsilon = 9.99999997E-7, weight = 1, weight_offset = 1.000000e+00>]
+func.func @fused_strided_qwen3_next(%qkv: tensor<?x9216xbf16>, %wq: tensor<256xbf16>, %wk: tensor<256xbf16>) -> tensor<?x9216xbf16> {
+  %r = qk.fused_qk_norm ins(%wq, %wk : tensor<256xbf16>, tensor<256xbf16>) outs(%qkv : tensor<?x9216xbf16>)
+         ranges [#qk.range<column_offset = 0, num_groups = 16, group_size = 256, epsilon = 1.0e-06, weight = 0, weight_offset = 1.0, group_stride = 512>,
+                 #qk.range<column_offset = 8192, num_groups = 2, group_size = 256, epsilon = 1.0e-06, weight = 1, weight_offset = 1.0>] -> tensor<?x9216xbf16>
+  return %r : tensor<?x9216xbf16>
+}
+
+// An explicit group_stride of 0 is the default (packed) and is not printed.
+// CHECK-LABEL: func @fused_stride_zero_elided
+// CHECK: ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 9.99999997E-7>]{{$}}
+func.func @fused_stride_zero_elided(%qkv: memref<?x64xf32>) {
+  qk.fused_qk_norm outs(%qkv : memref<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 1.0e-06, group_stride = 0>]
+  return
+}
+
+// Interleaved ranges that share no column although their hulls overlap:
+// per-KV-group heads [q | q | k | v], 4 groups of D = 16, all 64 apart.
+// CHECK-LABEL: func @fused_interleaved_disjoint_ranges
+// CHECK: #qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 9.99999997E-7, weight = 0, group_stride = 64>
+// CHECK-SAME: #qk.range<column_offset = 16, num_groups = 4, group_size = 16, epsilon = 9.99999997E-7, weight = 0, group_stride = 64>
+// CHECK-SAME: #qk.range<column_offset = 32, num_groups = 4, group_size = 16, epsilon = 9.99999997E-7, weight = 1, group_stride = 64>
+func.func @fused_interleaved_disjoint_ranges(%qkv: tensor<?x256xf32>, %wq: tensor<16xf32>, %wk: tensor<16xf32>) -> tensor<?x256xf32> {
+  %r = qk.fused_qk_norm ins(%wq, %wk : tensor<16xf32>, tensor<16xf32>) outs(%qkv : tensor<?x256xf32>)
+         ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 1.0e-06, weight = 0, group_stride = 64>,
+                 #qk.range<column_offset = 16, num_groups = 4, group_size = 16, epsilon = 1.0e-06, weight = 0, group_stride = 64>,
+                 #qk.range<column_offset = 32, num_groups = 4, group_size = 16, epsilon = 1.0e-06, weight = 1, group_stride = 64>] -> tensor<?x256xf32>
+  return %r : tensor<?x256xf32>
+}
+
+// A packed range inside the gaps of a strided one (columns [8, 16)), and a
+// strided range that ends exactly at the last column.
+// CHECK-LABEL: func @fused_packed_in_strided_gap
+// CHECK: #qk.range<column_offset = 0, num_groups = 2, group_size = 8, epsilon = 9.99999997E-7, group_stride = 16>
+// CHECK-SAME: #qk.range<column_offset = 8, num_groups = 1, group_size = 8, epsilon = 9.99999997E-7>
+// CHECK-SAME: #qk.range<column_offset = 40, num_groups = 2, group_size = 8, epsilon = 9.99999997E-7, group_stride = 16>
+func.func @fused_packed_in_strided_gap(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>)
+         ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 8, epsilon = 1.0e-06, group_stride = 16>,
+                 #qk.range<column_offset = 8, num_groups = 1, group_size = 8, epsilon = 1.0e-06>,
+                 #qk.range<column_offset = 40, num_groups = 2, group_size = 8, epsilon = 1.0e-06, group_stride = 16>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// [T, H, D]: a stride of whole heads (q heads 0, 2, 4, ..; gate heads
+// between them).
+// CHECK-LABEL: func @fused_strided_3d
+// CHECK: #qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 9.99999997E-7, group_stride = 32>
+func.func @fused_strided_3d(%qkv: memref<?x10x16xbf16>) {
+  qk.fused_qk_norm outs(%qkv : memref<?x10x16xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 1.0e-06, group_stride = 32>]
+  return
+}

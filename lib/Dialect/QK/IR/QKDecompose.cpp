@@ -198,80 +198,160 @@ FailureOr<SmallVector<Value>> RMSNormOp::decomposeOperation(OpBuilder &b) {
   return SmallVector<Value>{result};
 }
 
+namespace {
+/// Where `numGroups` groups of one range sit in a row of qkv: a window of
+/// `numGroups * pitch` columns starting at `windowStart`, group g at
+/// `windowStart + g * pitch + inner`. Packed groups have pitch = group size
+/// and inner = 0: the window is the range itself.
+struct GroupWindow {
+  int64_t windowStart;
+  int64_t numGroups;
+  int64_t pitch;
+  int64_t inner;
+};
+
+/// Normalises the groups `w` describes (with the attributes and weight of
+/// `range`) and returns the updated qkv tensor, or `qkv` itself on memrefs
+/// (written in place).
+///
+/// Packed: the range as a [T, groups, group] view ([T, groups, heads/group,
+/// D] for a 3-D qkv): a slice plus an expand, both views even on memrefs.
+/// Strided: the window as a [T, groups, pitch] view, then a slice of it
+/// that keeps `group` of every `pitch` columns ([T, groups, pitch/D, D] and
+/// [T, groups, heads/group, D] for a 3-D qkv); on tensors the normalised
+/// groups go back into the window, the window back into qkv.
+Value normalizeGroups(OpBuilder &b, Location loc, FusedQKNormOp op, Value qkv,
+                      OpFoldResult tokens, NormRangeAttr range,
+                      GroupWindow w) {
+  auto qkvType = op.getQkvType();
+  bool is3D = qkvType.getRank() == 3;
+  int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
+  int64_t staticTokens = qkvType.getDimSize(0);
+  int64_t groups = w.numGroups;
+  int64_t group = range.getGroupSize();
+  bool packed = w.pitch == group;
+  // The window's columns per group: the group itself when packed.
+  int64_t span = packed ? group : w.pitch;
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  SmallVector<int64_t> viewShape;
+  SmallVector<ReassociationIndices> reassociation;
+  unsigned numReduced;
+  if (is3D) {
+    int64_t headsPerSpan = span / headDim;
+    offsets = {b.getIndexAttr(0), b.getIndexAttr(w.windowStart / headDim),
+               b.getIndexAttr(0)};
+    sizes = {tokens, b.getIndexAttr(groups * headsPerSpan),
+             b.getIndexAttr(headDim)};
+    strides.assign(3, b.getIndexAttr(1));
+    viewShape = {staticTokens, groups, headsPerSpan, headDim};
+    reassociation = {{0}, {1, 2}, {3}};
+    numReduced = 2;
+  } else {
+    offsets = {b.getIndexAttr(0), b.getIndexAttr(w.windowStart)};
+    sizes = {tokens, b.getIndexAttr(groups * span)};
+    strides.assign(2, b.getIndexAttr(1));
+    viewShape = {staticTokens, groups, span};
+    reassociation = {{0}, {1, 2}};
+    numReduced = 1;
+  }
+  SmallVector<OpFoldResult> mixedView;
+  for (auto [i, s] : llvm::enumerate(viewShape))
+    mixedView.push_back(i == 0 ? tokens : b.getIndexAttr(s));
+
+  Value slice =
+      isTensor(qkv)
+          ? Value(tensor::ExtractSliceOp::create(b, loc, qkv, offsets, sizes,
+                                                 strides))
+          : Value(memref::SubViewOp::create(b, loc, qkv, offsets, sizes,
+                                            strides));
+  Value window = expand(b, loc, slice, viewShape, mixedView, reassociation);
+
+  // The groups inside the window (strided only).
+  Value view = window;
+  SmallVector<OpFoldResult> groupOffsets, groupSizes, groupStrides;
+  if (!packed) {
+    groupOffsets.assign(viewShape.size(), b.getIndexAttr(0));
+    groupOffsets[2] = b.getIndexAttr(w.inner / headDim);
+    groupSizes = mixedView;
+    groupSizes[2] = b.getIndexAttr(group / headDim);
+    groupStrides.assign(viewShape.size(), b.getIndexAttr(1));
+    view = isTensor(qkv)
+               ? Value(tensor::ExtractSliceOp::create(
+                     b, loc, window, groupOffsets, groupSizes, groupStrides))
+               : Value(memref::SubViewOp::create(b, loc, window, groupOffsets,
+                                                 groupSizes, groupStrides));
+  }
+
+  Value weight;
+  if (range.hasWeight()) {
+    weight = op.getWeights()[range.getWeight()];
+    if (is3D)
+      weight = expand(b, loc, weight, {group / headDim, headDim},
+                      {b.getIndexAttr(group / headDim),
+                       b.getIndexAttr(headDim)},
+                      {{0, 1}});
+  }
+  NormAttrs attrs{range.getEpsilon().convertToFloat(),
+                  range.getWeightOffset().convertToFloat(),
+                  range.getRounding()};
+  if (!isTensor(qkv)) {
+    // In place: every element is read before it is written by the same
+    // iteration of the elementwise generic.
+    buildRMSNorm(b, loc, view, weight, view, numReduced, attrs);
+    return qkv;
+  }
+  unsigned viewRank = viewShape.size();
+  Value init = createLike(b, loc, view, viewRank, qkvType.getElementType());
+  Value normed = buildRMSNorm(b, loc, view, weight, init, numReduced, attrs);
+  if (!packed)
+    normed = tensor::InsertSliceOp::create(b, loc, normed, window,
+                                           groupOffsets, groupSizes,
+                                           groupStrides);
+  Value back = tensor::CollapseShapeOp::create(b, loc, slice.getType(), normed,
+                                               reassociation);
+  return tensor::InsertSliceOp::create(b, loc, back, qkv, offsets, sizes,
+                                       strides);
+}
+} // namespace
+
 FailureOr<SmallVector<Value>> FusedQKNormOp::decomposeOperation(OpBuilder &b) {
   Location loc = getLoc();
   Value qkv = getQkv();
-  auto qkvType = getQkvType();
-  bool is3D = qkvType.getRank() == 3;
-  int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
   OpFoldResult tokens = mixedSize(b, loc, qkv, 0);
-  int64_t staticTokens = qkvType.getDimSize(0);
+  int64_t columns = getNumColumns();
 
   for (NormRangeAttr range : getNormRanges()) {
-    // The range as a [T, groups, group] view ([T, groups, heads/group, D]
-    // for a 3-D qkv): a slice plus an expand, both views even on memrefs.
+    int64_t offset = range.getColumnOffset();
     int64_t groups = range.getNumGroups();
     int64_t group = range.getGroupSize();
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    SmallVector<int64_t> viewShape;
-    SmallVector<ReassociationIndices> reassociation;
-    unsigned numReduced;
-    if (is3D) {
-      int64_t headsPerGroup = group / headDim;
-      offsets = {b.getIndexAttr(0),
-                 b.getIndexAttr(range.getColumnOffset() / headDim),
-                 b.getIndexAttr(0)};
-      sizes = {tokens, b.getIndexAttr(groups * headsPerGroup),
-               b.getIndexAttr(headDim)};
-      strides.assign(3, b.getIndexAttr(1));
-      viewShape = {staticTokens, groups, headsPerGroup, headDim};
-      reassociation = {{0}, {1, 2}, {3}};
-      numReduced = 2;
-    } else {
-      offsets = {b.getIndexAttr(0), b.getIndexAttr(range.getColumnOffset())};
-      sizes = {tokens, b.getIndexAttr(range.getWidth())};
-      strides.assign(2, b.getIndexAttr(1));
-      viewShape = {staticTokens, groups, group};
-      reassociation = {{0}, {1, 2}};
-      numReduced = 1;
-    }
-    SmallVector<OpFoldResult> mixedView;
-    for (auto [i, s] : llvm::enumerate(viewShape))
-      mixedView.push_back(i == 0 ? tokens : b.getIndexAttr(s));
-
-    Value slice =
-        isTensor(qkv)
-            ? Value(tensor::ExtractSliceOp::create(b, loc, qkv, offsets, sizes,
-                                                   strides))
-            : Value(memref::SubViewOp::create(b, loc, qkv, offsets, sizes,
-                                              strides));
-    Value view = expand(b, loc, slice, viewShape, mixedView, reassociation);
-
-    Value weight;
-    if (range.hasWeight()) {
-      weight = getWeights()[range.getWeight()];
-      if (is3D)
-        weight = expand(b, loc, weight, {group / headDim, headDim},
-                        {b.getIndexAttr(group / headDim),
-                         b.getIndexAttr(headDim)},
-                        {{0, 1}});
-    }
-    NormAttrs attrs{range.getEpsilon().convertToFloat(),
-                    range.getWeightOffset().convertToFloat(),
-                    range.getRounding()};
-    if (!isTensor(qkv)) {
-      // In place: every element is read before it is written by the same
-      // iteration of the elementwise generic.
-      buildRMSNorm(b, loc, view, weight, view, numReduced, attrs);
+    int64_t pitch = range.getGroupPitch();
+    if (range.isPacked() || groups == 1) {
+      qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
+                            {offset, groups, group, 0});
       continue;
     }
-    Value init = createLike(b, loc, view, viewShape.size(),
-                            qkvType.getElementType());
-    Value normed = buildRMSNorm(b, loc, view, weight, init, numReduced, attrs);
-    Value back = tensor::CollapseShapeOp::create(b, loc, slice.getType(),
-                                                 normed, reassociation);
-    qkv = tensor::InsertSliceOp::create(b, loc, back, qkv, offsets, sizes,
-                                        strides);
+    // Strided: a window of groups * pitch columns holding every group. The
+    // verifier only bounds the span, (groups - 1) * pitch + group, so the
+    // window may stick out of the row: then it ends at the range's end
+    // (each group at the end of its pitch) if that starts inside the row,
+    // else it covers all groups but the last, which is normalised alone.
+    int64_t windowColumns = groups * pitch;
+    if (offset + windowColumns <= columns) {
+      qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
+                            {offset, groups, pitch, 0});
+    } else if (offset + group >= pitch) {
+      int64_t start = offset + group - pitch;
+      qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
+                            {start, groups, pitch, offset - start});
+    } else {
+      // The window of the first groups - 1 groups ends where the last
+      // group starts, inside the row (a single group needs no pitch).
+      qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
+                            {offset, groups - 1, groups == 2 ? group : pitch,
+                             0});
+      qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
+                            {offset + (groups - 1) * pitch, 1, group, 0});
+    }
   }
   if (!isTensor(qkv))
     return SmallVector<Value>{};

@@ -6,9 +6,12 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "qk/Runtime/QKNormRuntime.h"
+#include "qk/Runtime/RangeOverlap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::qk;
@@ -142,11 +145,34 @@ int64_t FusedQKNormOp::getNumColumns() {
   return columns;
 }
 
-/// Prints a range as `#i [begin, end)` for diagnostics.
+/// One past the last column of `range`, or nothing if that overflows int64
+/// (the attribute's own verifier does not bound the extent).
+static std::optional<int64_t> checkedColumnEnd(NormRangeAttr range) {
+  std::optional<int64_t> last =
+      llvm::checkedMul(range.getNumGroups() - 1, range.getGroupPitch());
+  if (!last)
+    return std::nullopt;
+  std::optional<int64_t> begin =
+      llvm::checkedAdd(range.getColumnOffset(), *last);
+  if (!begin)
+    return std::nullopt;
+  return llvm::checkedAdd(*begin, range.getGroupSize());
+}
+
+/// Prints a range as `#i [begin, end)` for diagnostics; a strided range
+/// adds its groups: `#i [begin, end) (G groups of S, group_stride P)`.
 static void printRange(InFlightDiagnostic &diag, size_t index,
                        NormRangeAttr range) {
-  diag << "#" << index << " [" << range.getColumnOffset() << ", "
-       << range.getColumnEnd() << ")";
+  diag << "#" << index << " [" << range.getColumnOffset() << ", ";
+  if (std::optional<int64_t> end = checkedColumnEnd(range))
+    diag << *end;
+  else
+    diag << "overflow";
+  diag << ")";
+  if (!range.isPacked() && range.getNumGroups() > 1)
+    diag << " (" << range.getNumGroups() << " groups of "
+         << range.getGroupSize() << ", group_stride " << range.getGroupPitch()
+         << ")";
 }
 
 LogicalResult FusedQKNormOp::verify() {
@@ -190,7 +216,17 @@ LogicalResult FusedQKNormOp::verify() {
   int64_t headDim = qkvType.getRank() == 3 ? qkvType.getShape().back() : 1;
   SmallVector<bool> weightUsed(getWeights().size(), false);
   for (auto [i, range] : llvm::enumerate(ranges)) {
-    if (range.getColumnEnd() > columns) {
+    // Attributes built in C++ with get() skip the attribute verifier; the
+    // checks below (and the overlap test) rely on its invariants.
+    if (failed(NormRangeAttr::verify(
+            [&, i = i]() { return emitOpError("range #") << i << ": "; },
+            range.getColumnOffset(), range.getNumGroups(),
+            range.getGroupSize(), range.getEpsilon(), range.getWeight(),
+            range.getWeightOffset(), range.getRounding(),
+            range.getGroupStride())))
+      return failure();
+    std::optional<int64_t> end = checkedColumnEnd(range);
+    if (!end || *end > columns) {
       auto diag = emitOpError("range ");
       printRange(diag, i, range);
       return diag << " exceeds the " << columns << " columns of qkv";
@@ -202,9 +238,23 @@ LogicalResult FusedQKNormOp::verify() {
                      "whole heads (D = "
                   << headDim << ")";
     }
+    if (range.getNumGroups() > 1 && range.getGroupPitch() % headDim) {
+      auto diag = emitOpError("range ");
+      printRange(diag, i, range);
+      return diag << " of a [T, H, D] qkv must start every group at a head: "
+                     "group_stride "
+                  << range.getGroupPitch() << " is not a multiple of D = "
+                  << headDim;
+    }
+    // Exact, as in the runtime: strided ranges may interleave without
+    // sharing a column. Both ranges passed the checks above, which are the
+    // preconditions of ::qk::rangesOverlap.
+    auto strided = [](NormRangeAttr r) {
+      return ::qk::StridedRange{r.getColumnOffset(), r.getNumGroups(),
+                                r.getGroupSize(), r.getGroupPitch()};
+    };
     for (size_t j = 0; j < i; ++j) {
-      if (range.getColumnOffset() < ranges[j].getColumnEnd() &&
-          ranges[j].getColumnOffset() < range.getColumnEnd()) {
+      if (::qk::rangesOverlap(strided(ranges[j]), strided(range))) {
         auto diag = emitOpError("ranges ");
         printRange(diag, j, ranges[j]);
         diag << " and ";
