@@ -874,8 +874,7 @@ struct MergeNestedFusedQKNorm : OpRewritePattern<FusedQKNormOp> {
     SmallVector<Value> weights(inner.getWeights());
     for (NormRangeAttr r : outer.getNormRanges()) {
       for (NormRangeAttr other : ranges)
-        if (r.getColumnOffset() < other.getColumnEnd() &&
-            other.getColumnOffset() < r.getColumnEnd())
+        if (r.overlaps(other))
           return rewriter.notifyMatchFailure(outer, "ranges overlap");
       int64_t weight = -1;
       if (r.hasWeight()) {

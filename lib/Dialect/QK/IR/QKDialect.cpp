@@ -2,6 +2,7 @@
 
 #include "qk/Dialect/QK/IR/QKDialect.h"
 #include "qk/Dialect/QK/IR/QKOps.h"
+#include "qk/Runtime/RangeOverlap.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -49,6 +50,14 @@ FailureOr<llvm::APFloat> mlir::qk::parseF32Parameter(AsmParser &parser) {
 void mlir::qk::printF32Parameter(AsmPrinter &printer,
                                  const llvm::APFloat &value) {
   printer.printFloat(value);
+}
+
+bool NormRangeAttr::overlaps(NormRangeAttr other) const {
+  auto strided = [](NormRangeAttr r) {
+    return ::qk::StridedRange{r.getColumnOffset(), r.getNumGroups(),
+                              r.getGroupSize(), r.getGroupPitch()};
+  };
+  return ::qk::rangesOverlap(strided(*this), strided(other));
 }
 
 LogicalResult

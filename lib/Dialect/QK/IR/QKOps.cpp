@@ -6,7 +6,6 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "qk/Runtime/QKNormRuntime.h"
-#include "qk/Runtime/RangeOverlap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
 
@@ -249,12 +248,8 @@ LogicalResult FusedQKNormOp::verify() {
     // Exact, as in the runtime: strided ranges may interleave without
     // sharing a column. Both ranges passed the checks above, which are the
     // preconditions of ::qk::rangesOverlap.
-    auto strided = [](NormRangeAttr r) {
-      return ::qk::StridedRange{r.getColumnOffset(), r.getNumGroups(),
-                                r.getGroupSize(), r.getGroupPitch()};
-    };
     for (size_t j = 0; j < i; ++j) {
-      if (::qk::rangesOverlap(strided(ranges[j]), strided(range))) {
+      if (range.overlaps(ranges[j])) {
         auto diag = emitOpError("ranges ");
         printRange(diag, j, ranges[j]);
         diag << " and ";

@@ -90,6 +90,9 @@ def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
     }
     /// One past the last column of the range.
     int64_t getColumnEnd() const { return getColumnOffset() + getSpan(); }
+    /// Whether the two ranges share a column (exact for interleaved
+    /// strided ranges; the runtime's test, include/qk/Runtime/RangeOverlap.h).
+    bool overlaps(NormRangeAttr other) const;
     /// Whether the range multiplies by a weight.
     bool hasWeight() const { return getWeight() >= 0; }
   }];
