@@ -235,7 +235,8 @@ private:
         return fail("a reduction result is read per column (the reduction "
                     "is not over the last dimension)");
       if (level != Level::Row)
-        return fail("a reduction result is read per element");
+        return fail("a reduction result is read per element (the reduction "
+                    "does not keep one value per row of the last dimension)");
       return fromReduction(generic, resultNumber);
     }
     OpOperand *init = generic.getDpsInitOperand(resultNumber);
@@ -558,6 +559,12 @@ private:
       return fail("the input is not multiplied by rsqrt(mean(x^2) + eps)");
     for (int i = 0; i < 2; ++i) {
       NormExpr *xf = e->operands[i], *r = e->operands[1 - i];
+      if (r->kind == NormExpr::Add &&
+          llvm::any_of(r->operands,
+                       [](NormExpr *t) { return t->kind == NormExpr::Rsqrt; }) &&
+          llvm::any_of(r->operands, [](NormExpr *t) { return isConst(t); }))
+        return fail("epsilon is added after the rsqrt (x * (rsqrt(mean(x^2)) "
+                    "+ eps)), not inside it");
       if (r->kind != NormExpr::Rsqrt)
         continue;
       if (failed(matchInput(xf)))

@@ -45,8 +45,8 @@
 // CHECK: return
 
 // REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: the mean divides by 127.00 instead of the row size 128"
-// REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: the input is not multiplied by rsqrt(mean(x^2) + eps)"
-// REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: a reduction result is read per element"
+// REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: epsilon is added after the rsqrt (x * (rsqrt(mean(x^2)) + eps)), not inside it"
+// REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: a reduction result is read per element (the reduction does not keep one value per row of the last dimension)"
 // REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: the row sum is not a sum of squares"
 // REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: the input is not multiplied by rsqrt(mean(x^2) + eps)"
 // REMARK-DAG: remark: [Missed] NotRaised | Category:qk-raise-rms-norm | Remark="not raised to qk.rms_norm: the sum of squares is not accumulated in f32"
