@@ -468,9 +468,43 @@ Operation *findPreNormReader(ArrayRef<NormSite> sites) {
 // Building one fused site
 //===----------------------------------------------------------------------===//
 
+/// Program order of the ops that existed when the pass started, numbered
+/// once: Operation::isBeforeInBlock renumbers a block after every insertion,
+/// which made the pass quadratic in the number of attention blocks. Ops the
+/// rewrite creates are not numbered; queries about them fall back.
+class OpOrder {
+public:
+  /// No numbering: every query asks the IR (for one-off rewrites).
+  OpOrder() = default;
+  explicit OpOrder(Operation *root) {
+    int64_t next = 0;
+    root->walk<WalkOrder::PreOrder>([&](Operation *op) { index[op] = next++; });
+  }
+  /// Whether `a` comes before `b` (same block).
+  bool isBefore(Operation *a, Operation *b) const {
+    auto ia = index.find(a), ib = index.find(b);
+    if (ia == index.end() || ib == index.end())
+      return a->isBeforeInBlock(b);
+    return ia->second < ib->second;
+  }
+  /// Whether `op` (not in a nested region of another block) comes after
+  /// `point` of `block`, or `point` is null (the start of `block`).
+  bool isAfter(Block *block, Operation *point, Operation *op,
+               DominanceInfo &dom, Operation *fused) const {
+    Operation *inBlock = block->findAncestorOpInBlock(*op);
+    if (!inBlock)
+      return dom.properlyDominates(fused, op);
+    return !point || (inBlock != point && isBefore(point, inBlock));
+  }
+
+private:
+  DenseMap<Operation *, int64_t> index;
+};
+
 /// Where the fused op can go: right after qkv and all weights are defined,
 /// in the block of the norms. Null if every operand dominates the block.
-Operation *insertionPointAfterOperands(Block *block, ArrayRef<Value> values) {
+Operation *insertionPointAfterOperands(Block *block, ArrayRef<Value> values,
+                                       const OpOrder &order) {
   Operation *last = nullptr;
   for (Value v : values) {
     Operation *def = v.getDefiningOp();
@@ -479,7 +513,7 @@ Operation *insertionPointAfterOperands(Block *block, ArrayRef<Value> values) {
     Operation *inBlock = block->findAncestorOpInBlock(*def);
     if (!inBlock)
       continue; // Defined in an enclosing region: dominates the block.
-    if (!last || last->isBeforeInBlock(inBlock))
+    if (!last || order.isBefore(last, inBlock))
       last = inBlock;
   }
   return last;
@@ -579,7 +613,7 @@ Value rebuildTokenView(RewriterBase &rewriter, Operation *view, Value source) {
 /// Replaces the norms of `sites` (same qkv, same block, disjoint, legal) by
 /// one fused op; readers of columns no norm touches read its result.
 FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
-                        DominanceInfo &dom) {
+                        DominanceInfo &dom, const OpOrder &order) {
   NormalisedColumns normalised(sites);
   Value qkv = sites[0].qkv;
   Block *block = sites[0].norm->getBlock();
@@ -610,7 +644,8 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
 
   SmallVector<Value> operands(weights);
   operands.push_back(qkv);
-  if (Operation *after = insertionPointAfterOperands(block, operands))
+  Operation *after = insertionPointAfterOperands(block, operands, order);
+  if (after)
     rewriter.setInsertionPointAfter(after);
   else
     rewriter.setInsertionPointToStart(block);
@@ -684,7 +719,7 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
   for (OpOperand &use : llvm::make_early_inc_range(qkv.getUses())) {
     Operation *user = use.getOwner();
     if (user == fused || isa<tensor::DimOp>(user) ||
-        !dom.properlyDominates(fused.getOperation(), user) ||
+        !order.isAfter(block, after, user, dom, fused) ||
         findNormalisedReader(use, normalised.columns, normalised.norms))
       continue;
     rewriter.modifyOpInPlace(user, [&] { use.set(result); });
@@ -703,7 +738,7 @@ struct FuseStats {
 /// Chooses, among the legal norms of one qkv in one block, those that fuse
 /// together: disjoint ranges, at most QK_MAX_RANGES, weights visible.
 std::vector<NormSite>
-selectSites(MutableArrayRef<NormSite> candidates,
+selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
             function_ref<void(Location, const Twine &)> missed) {
   llvm::sort(candidates, [](const NormSite &a, const NormSite &b) {
     return a.ranges.front().columnOffset < b.ranges.front().columnOffset;
@@ -734,14 +769,14 @@ selectSites(MutableArrayRef<NormSite> candidates,
   Block *block = sites.front().norm->getBlock();
   Operation *firstNorm = nullptr;
   for (NormSite &s : sites)
-    if (!firstNorm || s.norm->isBeforeInBlock(firstNorm))
+    if (!firstNorm || order.isBefore(s.norm, firstNorm))
       firstNorm = s.norm;
   std::vector<NormSite> placeable;
   for (NormSite &s : sites) {
     Value w = s.norm.getWeight();
     Operation *def = w ? w.getDefiningOp() : nullptr;
     Operation *inBlock = def ? block->findAncestorOpInBlock(*def) : nullptr;
-    if (inBlock && !inBlock->isBeforeInBlock(firstNorm)) {
+    if (inBlock && !order.isBefore(inBlock, firstNorm)) {
       missed(s.norm.getLoc(), "the weight is defined after the first norm "
                               "of the attention block");
       continue;
@@ -776,8 +811,9 @@ void fuseAll(Operation *root, bool report, StringRef category,
 
   IRRewriter rewriter(root->getContext());
   DominanceInfo dom(root);
+  OpOrder order(root);
   for (auto &[key, candidates] : groups) {
-    std::vector<NormSite> sites = selectSites(candidates, missed);
+    std::vector<NormSite> sites = selectSites(candidates, order, missed);
     if (sites.empty())
       continue;
     int copiesBefore = 0, copiesAfter = 0;
@@ -807,7 +843,7 @@ void fuseAll(Operation *root, bool report, StringRef category,
     }
     std::string description = describeSite(sites, copiesBefore, copiesAfter,
                                            copyingReader, preNormReader);
-    FusedQKNormOp fused = fuseSites(rewriter, sites, dom);
+    FusedQKNormOp fused = fuseSites(rewriter, sites, dom, order);
     ++stats.fusedSites;
     stats.fusedNorms += sites.size();
     if (report)
@@ -856,7 +892,7 @@ struct FuseStridedQKNormOfSlice : OpRewritePattern<RMSNormOp> {
         site->copiesAfter + 1 > site->copiesBefore)
       return rewriter.notifyMatchFailure(norm, "pre-norm columns still read");
     DominanceInfo dom(norm->getParentOp());
-    fuseSites(rewriter, sites, dom);
+    fuseSites(rewriter, sites, dom, OpOrder());
     return success();
   }
 };
