@@ -44,30 +44,41 @@ def QKFuseStridedQKNorm : Pass<"qk-fuse-strided-qk-norm"> {
   let summary = "Fuse QK RMSNorms on strided slices of a fused qkv buffer "
                 "into one in-place qk.fused_qk_norm";
   let description = [{
-    Finds `qk.rms_norm`s whose input is a reshape (expand/collapse, possibly
-    behind an explicit copy: `linalg.copy` into `tensor.empty`, or
-    `bufferization.materialize_in_destination`) of a unit-stride
-    `tensor.extract_slice` of a row-major qkv tensor, and replaces all such
-    norms of one qkv value (q and k of one attention block) with ONE
-    `qk.fused_qk_norm` whose init is the whole qkv tensor. The norm results
-    become reshaped slices of the fused result, other slices of qkv that
-    the norm does not touch (v) are re-read from the fused result, and the
-    reshape pairs fold away, so one-shot bufferization writes in place and
-    emits no copy.
+    Finds `qk.rms_norm`s whose input is a row-major reinterpretation
+    (expand/collapse_shape, `tensor.reshape`, `tensor.cast`, possibly behind
+    an explicit copy: `linalg.copy` into `tensor.empty`, or
+    `bufferization.materialize_in_destination`) of a view of a qkv tensor
+    (unit-stride `tensor.extract_slice`s and reshapes that keep the token
+    dimension apart), and replaces all such norms of one qkv value (q and k
+    of one attention block) with ONE `qk.fused_qk_norm` whose init is the
+    whole qkv tensor. The groups are derived from the buffer layout of the
+    view (`include/qk/Transforms/QKVViews.h`): packed heads, full-width
+    groups, heads `group_stride` apart (Qwen3-Next's q between its gate
+    heads), or heads interleaved per KV group (one range per KV group).
+    Every value that reads a norm result is rebuilt directly as a view of
+    the fused result (a `tensor.reshape` whose types prove that it keeps the
+    token count becomes expand/collapse views), readers of columns no norm
+    touches (v, a gate) read the fused result, and one-shot bufferization
+    writes in place.
 
     Legality, each a reason in the remark when it fails: every token row is
-    covered (slice offset 0 and full size on dimension 0), unit strides, the
-    slice is a contiguous column range, groups (the normalised last
-    dimension) divide the range width so that they never cross token rows,
-    the reshapes only regroup columns (never mix tokens and heads), weights
-    are 1-D of the group size, the element type is bf16, f16 or f32, and
-    the ranges of one qkv are disjoint. When the pre-norm qkv is still read
-    after the norm (returned, or a normalised column re-read), the result
-    stays correct: bufferization keeps a copy, and the remark says so.
+    covered (slice offset 0 and full size on dimension 0), unit strides,
+    static column offsets and sizes, the normalised groups are contiguous
+    columns of one token (they never cross token rows), at most
+    `QK_MAX_RANGES` ranges per qkv, weights are visible where the fused op
+    goes, the element type is bf16, f16 or f32, and the ranges of one qkv
+    are disjoint. Bufferization must not copy more afterwards: a site is
+    fused only if the reads of its results can be rebuilt with no more
+    copies than its input chain had, and a block whose pre-norm q/k columns
+    are still read (which makes bufferization copy qkv) is fused only when
+    that copy replaces at least as many; otherwise it is left alone with the
+    reason.
 
-    Every fused site is reported with a passed remark (e.g.
-    `fused QK RMSNorm: 32 q + 8 k heads, head_dim 128, copy removed`) and
-    every rejected candidate with a missed remark giving the reason.
+    Every fused site is reported with a passed remark that says what
+    bufferization will do (e.g. `fused QK RMSNorm: 32 q + 8 k heads,
+    head_dim 128, copy removed`, `..., in place`, or `...; bufferization
+    still copies the normalised values for 'func.return' (...)`) and every
+    rejected candidate with a missed remark giving the reason.
   }];
   let dependentDialects = ["::mlir::qk::QKDialect",
                            "::mlir::tensor::TensorDialect"];
@@ -79,8 +90,8 @@ def QKFuseStridedQKNorm : Pass<"qk-fuse-strided-qk-norm"> {
     Statistic<"numRejected", "rejected",
               "qk.rms_norm candidates left alone">,
     Statistic<"numCopiesKept", "copies-kept",
-              "fused sites where the pre-norm qkv is still read, so "
-              "bufferization keeps a copy">
+              "fused sites where the pre-norm q/k columns are still read, "
+              "so bufferization copies qkv (replacing more copies)">
   ];
 }
 
