@@ -2,15 +2,21 @@
 # Tests of the Python package (python/): installs what it needs (idempotent), pip-installs
 # ./python into a virtual environment, and runs the pytest suite against this checkout's build.
 #
-#   scripts/test-python.sh            # CI, on the CPU: Debian python3 + python3-torch (1.13)
+#   scripts/test-python.sh            # CI, on the CPU: a venv (build/torch-venv) of Debian's
+#                                     # python3 with torch, torch-mlir, ml_dtypes from PyPI
 #   scripts/test-python.sh --gpu      # on a GPU machine with torch (CUDA) and nvcc, no LLVM:
 #                                     # builds runtime/ standalone, runs every test that needs
-#                                     # no qk-opt (GPU op tests included), log in docs/
+#                                     # no qk-opt and no torch-mlir (GPU op tests included),
+#                                     # log in docs/
 #   scripts/test-python.sh -- -k ops  # extra arguments after -- go to pytest
 #
-# CPU mode needs the build (scripts/setup.sh; it runs it when build/bin/qk-opt is missing).
-# Missing tools fail the run instead of skipping tests (QK_REQUIRE_TOOLS=1), and the tests
-# import the installed package, not python/ (QK_TEST_INSTALLED=1).
+# CPU mode needs the build (scripts/setup.sh; it runs it when build/bin/qk-opt is missing) and
+# creates the venv once (~5.6 GB: PyPI's torch wheel pulls CUDA libraries; later runs reuse it
+# while its pinned requirements match). QK_TORCH_VENV=DIR uses another venv location (created
+# the same way), QK_PYTHON another interpreter (default /usr/bin/python3); QK_SKIP_INSTALL=1
+# fails instead of installing anything; QK_OPT overrides build/bin/qk-opt. Missing tools fail
+# the run instead of skipping tests (QK_REQUIRE_TOOLS=1), and the tests import the installed
+# package, not python/ (QK_TEST_INSTALLED=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -43,33 +49,51 @@ install_apt() {
   fi
 }
 
-make_venv() {  # $1 = python with torch, $2 = venv dir
-  local py=$1 venv=$2
-  if [ ! -x "$venv/bin/python" ]; then
-    "$py" -m venv --system-site-packages "$venv"
+# the versions known to work together (torch-mlir's wheel pins no torch version; ml_dtypes is
+# what torch-mlir needs for bf16 constants)
+TORCH_REQUIREMENTS=(torch==2.15.0 torch-mlir==20261001 ml_dtypes==0.6.0 pytest==9.2.0)
+
+make_torch_venv() {  # $1 = python (3.10+), $2 = venv dir; idempotent
+  local py=$1 venv=$2 stamp="$2/.qk-requirements"
+  local want="${TORCH_REQUIREMENTS[*]}"
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
+     "$venv/bin/python" -c 'import torch, torch_mlir.fx, ml_dtypes, pytest, setuptools' 2>/dev/null; then
+    return 0
   fi
-  # no build isolation: setuptools comes from the system (nothing to download); --no-deps:
-  # torch is the system's (never a PyPI wheel)
-  "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation --force-reinstall \
-    --disable-pip-version-check "$ROOT/python"
+  if [ -n "${QK_SKIP_INSTALL:-}" ]; then
+    echo "test-python: $venv lacks $want (QK_SKIP_INSTALL is set)" >&2
+    exit 1
+  fi
+  [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+  echo "test-python: installing $want into $venv (PyPI; several GB on the first run)"
+  local t0=$SECONDS
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${TORCH_REQUIREMENTS[@]}" setuptools
+  echo "$want" > "$stamp"
+  echo "test-python: venv ready in $((SECONDS - t0)) s"
 }
 
 if [ "$MODE" = cpu ]; then
-  install_apt python3 python3-venv python3-pip python3-setuptools python3-wheel python3-torch \
-    python3-numpy python3-pytest
+  install_apt python3 python3-venv
   [ -x build/bin/qk-opt ] && [ -f build/lib/libqk_runtime_host.so ] || scripts/setup.sh
-  VENV=build/python-venv
-  make_venv /usr/bin/python3 "$VENV"
+  VENV=${QK_TORCH_VENV:-build/torch-venv}
+  case "$VENV" in /*) ;; *) VENV=$ROOT/$VENV ;; esac
+  make_torch_venv "${QK_PYTHON:-/usr/bin/python3}" "$VENV"
+  # no build isolation: setuptools is the venv's (nothing to download); --no-deps: the package
+  # declares none (torch is the venv's)
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation --force-reinstall \
+    --disable-pip-version-check "$ROOT/python"
   export QK_BUILD_DIR="$ROOT/build"
-  export QK_OPT="$ROOT/build/bin/qk-opt"
+  export QK_OPT="${QK_OPT:-$ROOT/build/bin/qk-opt}"
   export QK_RUNTIME_HOST_LIB="$ROOT/build/lib/libqk_runtime_host.so"
   export QK_REQUIRE_TOOLS=1 QK_REQUIRE_RUNTIME=1 QK_TEST_INSTALLED=1
   # run from build/ so that `import qk` finds the installed package, not python/qk
   cd build
-  exec "$ROOT/$VENV/bin/python" -m pytest "$ROOT/python/tests" -p no:cacheprovider -q -rs "${PYTEST_ARGS[@]}"
+  "$VENV/bin/python" -c 'import sys, torch, importlib.metadata as m; print("test-python: python", sys.version.split()[0], "torch", torch.__version__, "torch-mlir", m.version("torch-mlir"))'
+  exec "$VENV/bin/python" -m pytest "$ROOT/python/tests" -p no:cacheprovider -q -rs "${PYTEST_ARGS[@]}"
 fi
 
-# --gpu: the GPU machine (torch with CUDA and nvcc, no LLVM/MLIR: tests needing qk-opt skip)
+# --gpu: the GPU machine (torch with CUDA and nvcc, no LLVM/MLIR: tests needing qk-opt skip, and
+# so do the frontend's when torch-mlir is not installed there)
 PY=${PYTHON:-python3}
 "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "test-python --gpu: torch sees no CUDA device")'
 BUILD_RT=${QK_RUNTIME_BUILD:-build-rt}

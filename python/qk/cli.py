@@ -7,6 +7,8 @@ Module specs:
     path/to/model.py:build          the same, from a file
 Example inputs come from the factory, else from --input (repeatable, "T" = token count):
     --input T:int64 --input Tx4096:bfloat16
+The module is exported with torch.export + torch-mlir (qk.frontend): the token count is dynamic
+unless --static; locations are the module's Python lines.
 """
 
 import argparse
@@ -94,11 +96,13 @@ def _where(r) -> str:
     return " <- ".join(_short(l) for l in chain)
 
 
-def report(spec: str, inputs=None, *, qk_opt=None, copies: bool = True, emit_mlir=None, fused_ir=None) -> dict:
+def report(spec: str, inputs=None, *, qk_opt=None, copies: bool = True, emit_mlir=None, fused_ir=None,
+           dynamic: bool = True) -> dict:
     from . import driver
     from .frontend import to_mlir
     module, example = resolve(spec, inputs)
-    emitted = to_mlir(module, example)
+    # the weights are only needed in the IR when it is written out (it then runs)
+    emitted = to_mlir(module, example, dynamic=dynamic, elide_weights=not emit_mlir)
     if emit_mlir:
         emitted.write(emit_mlir)
     res = driver.compile(emitted, target="tensor", qk_opt=qk_opt)
@@ -109,10 +113,10 @@ def report(spec: str, inputs=None, *, qk_opt=None, copies: bool = True, emit_mli
         "spec": spec,
         "module": type(module).__name__,
         "function": emitted.func_name,
+        "dynamic": emitted.dynamic,
         "arguments": [{"name": a.name, "kind": a.kind, "source": a.source,
-                       "shape": [str(d) for d in a.shape], "dtype": str(a.dtype).replace("torch.", ""),
-                       "transform": a.transform} for a in emitted.arguments],
-        "opaque_calls": sorted(emitted.opaque_calls),
+                       "shape": [str(d) for d in a.shape], "dtype": str(a.dtype).replace("torch.", "")}
+                      for a in emitted.arguments],
         "raised": [{"where": _where(r), "message": r.message} for r in res.raised],
         "fused": [{"where": _where(r), "message": r.message} for r in res.fused],
         "missed": [{"where": _where(r), "pass": r.pass_name, "message": r.message} for r in res.missed],
@@ -131,9 +135,9 @@ def report(spec: str, inputs=None, *, qk_opt=None, copies: bool = True, emit_mli
 
 def format_report(r: dict) -> str:
     lines = []
-    dyn = any("T" in d for a in r["arguments"] for d in a["shape"])
-    lines.append(f"qk report: {r['spec']} -> {r['module']} (@{r['function']}, {len(r['arguments'])} arguments"
-                 f"{', token count T dynamic' if dyn else ''}; opaque: {', '.join(r['opaque_calls']) or 'none'})")
+    args = ", ".join(f"{a['name']}: {'x'.join(a['shape']) or 'scalar'} {a['dtype']}" for a in r["arguments"])
+    lines.append(f"qk report: {r['spec']} -> {r['module']} (@{r['function']}({args}); token count T "
+                 f"{'dynamic' if r['dynamic'] else 'static'})")
     st = r["statistics"]
     raised = st.get("qk-raise-rms-norm", {})
     lines.append(f"RMSNorm sites found: {raised.get('raised', 0)} raised to qk.rms_norm, "
@@ -169,8 +173,9 @@ def main(argv=None) -> int:
     rp.add_argument("--json", action="store_true", help="print the report as JSON")
     rp.add_argument("--qk-opt", help="path to qk-opt (default: QK_OPT, the build tree, PATH)")
     rp.add_argument("--no-copies", action="store_true", help="skip the memref.copy count (bufferization)")
-    rp.add_argument("--emit-mlir", metavar="PATH", help="write the frontend's IR")
+    rp.add_argument("--emit-mlir", metavar="PATH", help="write the frontend's IR (torch-mlir's output, with weights)")
     rp.add_argument("--fused-ir", metavar="PATH", help="write the IR after raise + fuse")
+    rp.add_argument("--static", action="store_true", help="export with a static token count")
     args = p.parse_args(argv)
     from .driver import QKCompileError
     from ._discovery import ToolNotFoundError
@@ -181,7 +186,7 @@ def main(argv=None) -> int:
         return 1
     try:
         r = report(args.spec, args.input, qk_opt=args.qk_opt, copies=not args.no_copies,
-                   emit_mlir=args.emit_mlir, fused_ir=args.fused_ir)
+                   emit_mlir=args.emit_mlir, fused_ir=args.fused_ir, dynamic=not args.static)
     except (FrontendError, QKCompileError, ToolNotFoundError) as e:
         print(f"qk report: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

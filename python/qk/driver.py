@@ -8,14 +8,18 @@
     result.statistics         # {"qk-raise-rms-norm": {"raised": 2, "rejected": 0}, ...}
 
 Diagnostics (errors) of qk-opt become a `QKCompileError` that carries the message, the
-location (for IR emitted by `qk.frontend`, a Python file and line) and every diagnostic.
+location (for IR emitted by `qk.frontend`, a Python file and line: torch-mlir's debug locations)
+and every diagnostic. For a `torch.nn.Module`, the frontend's errors (`qk.frontend.FrontendError`,
+`UnsupportedOpError`) are raised before qk-opt runs.
 
 Targets (the pass pipeline that runs):
     "tensor"      --qk-raise-rms-norm --qk-fuse-strided-qk-norm            (fused IR on tensors)
     "bufferized"  the above + --one-shot-bufferize=bufferize-function-boundaries
     "cpu", "cuda" --qk-norm-pipeline=target=cpu|cuda                      (LLVM dialect)
     "cpu-decompose"  the above raise + fuse, --qk-decompose, then the upstream CPU lowering of
-                  docs/python.md (LLVM dialect, no runtime calls: the fused op as linalg loops)
+                  docs/python.md (LLVM dialect, no runtime calls: the fused op as linalg loops;
+                  every function gets a `_mlir_ciface_` entry point)
+    "cpu-unfused" the upstream CPU lowering alone, no qk pass: the reference the others must match
 """
 
 import os
@@ -43,11 +47,12 @@ UPSTREAM_CPU_LOWERING = [
     "--finalize-memref-to-llvm",
     "--convert-arith-to-llvm",
     "--convert-cf-to-llvm",
+    "--llvm-request-c-wrappers",
     "--convert-func-to-llvm",
     "--reconcile-unrealized-casts",
 ]
 
-TARGETS = ("tensor", "bufferized", "cpu", "cuda", "cpu-decompose")
+TARGETS = ("tensor", "bufferized", "cpu", "cuda", "cpu-decompose", "cpu-unfused")
 
 
 class QKCompileError(RuntimeError):
@@ -260,6 +265,8 @@ def pipeline_args(target: str, qk_opt: Optional[str] = None) -> List[str]:
         return [f"--qk-norm-pipeline=target={target}"]
     if target == "cpu-decompose":
         return RAISE_FUSE + ["--qk-decompose"] + UPSTREAM_CPU_LOWERING
+    if target == "cpu-unfused":
+        return list(UPSTREAM_CPU_LOWERING)
     raise ValueError(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
 
 
@@ -294,7 +301,8 @@ def run_qk_opt(ir: str, args: Sequence[str], *, qk_opt: Optional[str] = None,
 def compile(module_or_ir, target: str = "tensor", *, example_inputs=None, qk_opt: Optional[str] = None,
             extra_args: Sequence[str] = (), remarks: bool = True, **frontend_options) -> CompileResult:
     """Compiles MLIR text, a path to a .mlir file, a `qk.frontend.EmittedModule`, or a
-    `torch.nn.Module` (traced with `qk.frontend.to_mlir(module, example_inputs, **frontend_options)`).
+    `torch.nn.Module` (exported with torch-mlir: `qk.frontend.to_mlir(module, example_inputs,
+    **frontend_options)`, e.g. `dynamic=False` for a static token count).
 
     target: one of "tensor", "bufferized", "cpu", "cuda", "cpu-decompose" (see the module doc).
     extra_args are appended to qk-opt's command line (after the pipeline).

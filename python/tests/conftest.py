@@ -1,6 +1,7 @@
 """Shared fixtures. Environment:
-  QK_REQUIRE_TOOLS=1   a missing qk-opt / LLVM tool / runtime library fails instead of skipping
-                       (scripts/test-python.sh sets it: CI must not pass by skipping)
+  QK_REQUIRE_TOOLS=1   a missing qk-opt / LLVM tool / runtime library / torch-mlir fails instead of
+                       skipping (scripts/test-python.sh sets it in CPU mode: CI must not pass by
+                       skipping; --gpu leaves it unset: no LLVM and no torch-mlir there)
   QK_TEST_INSTALLED=1  the tests must import the pip-installed package, not python/ sources
 """
 import os
@@ -55,6 +56,32 @@ def host_runtime():
         missing(f"libqk_runtime_host.so ({e})")
 
 
+@pytest.fixture(scope="session")
+def torch_mlir():
+    """The PyTorch frontend (torch.export + torch-mlir + ml_dtypes)."""
+    pytest.importorskip("torch")
+    from qk.frontend import torch_mlir_available
+    if not torch_mlir_available():
+        missing("torch-mlir / ml_dtypes (the PyTorch frontend; pip install torch-mlir ml_dtypes)")
+    return True
+
+
+_EXPORTS = {}
+
+
+def exported(name, dtype=None, dynamic=True, elide_weights=False, **module_kwargs):
+    """(module, example_inputs, EmittedModule) of a reference model, exported once per session."""
+    import torch
+    from qk import models
+    from qk.frontend import to_mlir
+    dtype = dtype or torch.bfloat16
+    key = (name, dtype, dynamic, elide_weights, tuple(sorted(module_kwargs.items())))
+    if key not in _EXPORTS:
+        module, inputs = models.build(name, dtype=dtype, **module_kwargs)
+        _EXPORTS[key] = (module, inputs, to_mlir(module, inputs, dynamic=dynamic, elide_weights=elide_weights))
+    return _EXPORTS[key]
+
+
 def pytest_report_header(config):
     lines = []
     try:
@@ -62,6 +89,11 @@ def pytest_report_header(config):
         lines.append(f"torch {torch.__version__}, cuda available: {torch.cuda.is_available()}")
     except ImportError:
         lines.append("torch: not installed")
+    try:
+        import importlib.metadata as md
+        lines.append(f"torch-mlir {md.version('torch-mlir')}")
+    except Exception:  # noqa: BLE001
+        lines.append("torch-mlir: not installed")
     import qk
     lines.append(f"qk from {Path(qk.__file__).parent}")
     from qk import _discovery

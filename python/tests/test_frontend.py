@@ -1,7 +1,9 @@
-"""PyTorch module -> qk-opt input IR: forms of RMSNorm, reshapes, RoPE ops, opaque calls,
-dynamic token count, and clear errors for what is not supported."""
+"""PyTorch module -> torch.export + torch-mlir (qk.frontend.to_mlir) -> qk-opt's input IR: static and
+dynamic token count, the forms of RMSNorm engines write, locations that point at the user's
+Python lines, and clear exceptions for what cannot be exported or lowered."""
 import inspect
 import re
+import sys
 
 import pytest
 
@@ -11,17 +13,28 @@ import torch.nn.functional as F
 
 import qk
 from qk import frontend as fe
-from qk.frontend import TensorSpec, UnsupportedOpError, FrontendError
-from qk.frontend.shapes import Sym, refine
+from qk.frontend import FrontendError, TensorSpec, UnsupportedOpError
 from qk.models.common import RMSNorm
 
-HAS_NN_RMSNORM = hasattr(nn, "RMSNorm")
-ALLOWED_DIALECTS = {"func", "arith", "math", "tensor", "linalg"}
+# torch-mlir's linalg-on-tensors output: what qk-opt reads (affine.apply and cf.assert come with
+# dynamic shapes)
+UPSTREAM_DIALECTS = {"func", "arith", "math", "tensor", "linalg", "affine", "cf"}
+
+
+def dialects_of(mlir: str):
+    return set(re.findall(r"^\s*(?:%[\w.#:]+(?::\d+)? = )?\"?([a-z_]+)\.[a-z_]+", mlir, re.M)) - {"module"}
 
 
 def assert_upstream_only(mlir: str):
-    for op in re.findall(r"^\s*(?:%[\w.#:]+ = )?([a-z_]+)\.([a-z_]+)", mlir, re.M):
-        assert op[0] in ALLOWED_DIALECTS, f"op {op[0]}.{op[1]} is not in the input dialects"
+    assert dialects_of(mlir) <= UPSTREAM_DIALECTS, dialects_of(mlir) - UPSTREAM_DIALECTS
+
+
+def line_of(pattern, obj):
+    src, start = inspect.getsourcelines(obj)
+    for i, line in enumerate(src):
+        if pattern in line:
+            return start + i
+    raise AssertionError(pattern)
 
 
 class QKBlock(nn.Module):
@@ -85,13 +98,6 @@ class OnceNorm(nn.Module):
         return (self.weight * x).to(dt)
 
 
-def compile_block(q_norm, k_norm, dtype=torch.bfloat16):
-    m = QKBlock(q_norm, k_norm)
-    e = fe.to_mlir(m, block_inputs(dtype))
-    assert_upstream_only(e.mlir)
-    return e, qk.compile(e)
-
-
 FORMS = {
     # name: (factory of one norm, expected raise remark suffix)
     "hf_vllm_before_weight": (lambda: RMSNorm(16, 1e-6, dtype=torch.bfloat16),
@@ -103,216 +109,281 @@ FORMS = {
 }
 
 
+# --------------------------------------------------------------------------------------------
+# static and dynamic token count
+
+
+def test_dynamic_token_count(torch_mlir):
+    e = fe.to_mlir(QKBlock(RMSNorm(16), RMSNorm(16)), block_inputs())
+    assert e.dynamic and e.func_name == "qkblock"
+    assert re.search(r"func\.func @qkblock\(%arg0: tensor<\?x128xbf16>.*\) -> \(tensor<\?x64xbf16>, "
+                     r"tensor<\?x32xbf16>, tensor<\?x32xbf16>\)", e.mlir)
+    assert [(a.name, a.kind, a.source, a.shape, a.dtype) for a in e.arguments] == [
+        ("qkv", "input", 0, ("T", 128), torch.bfloat16)]
+    assert [(r.shape, r.dtype) for r in e.results] == [(("T", 64), torch.bfloat16), (("T", 32), torch.bfloat16),
+                                                       (("T", 32), torch.bfloat16)]
+    assert_upstream_only(e.mlir)
+
+
+def test_static_token_count(torch_mlir):
+    e = fe.to_mlir(QKBlock(RMSNorm(16), RMSNorm(16)), block_inputs(), dynamic=False, num_tokens=5)
+    assert not e.dynamic and e.num_tokens == 5
+    assert re.search(r"func\.func @qkblock\(%arg0: tensor<5x128xbf16>", e.mlir)
+    assert e.arguments[0].shape == (5, 128) and e.results[0].shape == (5, 64)
+    assert "?" not in e.mlir.split("func.func", 1)[1].split("{", 1)[0]
+    assert_upstream_only(e.mlir)
+
+
+def test_reference_model_arguments_are_the_forward_inputs(torch_mlir):
+    from conftest import exported
+    _, _, e = exported("qwen3_tiny")
+    assert re.search(r"func\.func @qwen3_attention\(%arg0: tensor<\?xi64>.*, %arg1: tensor<\?x64xbf16>.*\) "
+                     r"-> tensor<\?x64xbf16>", e.mlir)
+    assert [(a.name, a.shape) for a in e.arguments] == [("positions", ("T",)), ("hidden_states", ("T", 64))]
+    # the weights are constants of the IR (torch-mlir's frozen import)
+    assert "dense_resource<torch_tensor_" in e.mlir and "dialect_resources" in e.mlir
+    assert_upstream_only(e.mlir)
+
+
+def test_tensor_inputs_token_dims_and_dynamic_dims(torch_mlir):
+    class M(nn.Module):
+        def forward(self, x, table, y):
+            return x * 2 + y.sum(-1, keepdim=True), table * 3
+
+    x, table, y = torch.randn(6, 8), torch.randn(4, 8), torch.randn(6, 3)
+    e = fe.to_mlir(M(), (x, table, y))  # dim 0 of x and y is the token count (6), table's (4) is not
+    assert [a.shape for a in e.arguments] == [("T", 8), (4, 8), ("T", 3)]
+    e = fe.to_mlir(M(), (x, table, y), dynamic_dims={"x": 0, 2: [0]})
+    assert [a.shape for a in e.arguments] == [("T", 8), (4, 8), ("T", 3)]
+    e = fe.to_mlir(M(), (x, table, y), dynamic=False)
+    assert [a.shape for a in e.arguments] == [(6, 8), (4, 8), (6, 3)]
+
+
+def test_token_dim_other_than_zero(torch_mlir):
+    class M(nn.Module):
+        def forward(self, q, k):
+            return torch.matmul(q, k.transpose(-1, -2)).softmax(-1)
+
+    spec = TensorSpec((2, "T", 16), torch.float32)
+    e = fe.to_mlir(M(), (spec, spec))
+    assert [a.shape for a in e.arguments] == [(2, "T", 16), (2, "T", 16)]
+    assert e.results[0].shape == (2, "T", "T")
+
+
+def test_specialized_token_count_is_a_clear_error(torch_mlir):
+    class Fixed(nn.Module):
+        def forward(self, x):
+            return x.view(8, -1) * 2
+
+    with pytest.raises(FrontendError) as ei:
+        fe.to_mlir(Fixed(), (TensorSpec(("T", 8), torch.float32),))
+    msg = str(ei.value)
+    assert "could not keep the token count T dynamic" in msg and "dynamic=False" in msg
+    assert fe.to_mlir(Fixed(), (TensorSpec(("T", 8), torch.float32),), dynamic=False).arguments[0].shape == (8, 8)
+
+
+def test_non_persistent_buffers_are_frozen(torch_mlir):
+    """vLLM keeps the cos/sin cache as a non-persistent buffer (not in the state dict)."""
+    class Rope(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("cache", torch.randn(32, 16), persistent=False)
+
+        def forward(self, positions, x):
+            cos, sin = self.cache.index_select(0, positions).chunk(2, dim=-1)
+            x1, x2 = x.chunk(2, dim=-1)
+            return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
+
+    e = fe.to_mlir(Rope(), (TensorSpec(("T",), torch.int64), TensorSpec(("T", 16), torch.float32)))
+    assert "tensor<32x16xf32>" in e.mlir and "dense_resource" in e.mlir
+    assert_upstream_only(e.mlir)
+
+
+def test_output_structure(torch_mlir):
+    e = fe.to_mlir(QKBlock(RMSNorm(16), RMSNorm(16)), block_inputs())
+    out = e.restructure(["q", "k", "v"])
+    assert out == ("q", "k", "v")
+
+
+def test_example_input_count_is_checked(torch_mlir):
+    with pytest.raises(TypeError):
+        fe.to_mlir(QKBlock(RMSNorm(16), RMSNorm(16)), ())
+
+
+def test_make_inputs():
+    specs = (TensorSpec(("T",), torch.int64), TensorSpec(("T", 4), torch.bfloat16))
+    pos, h = fe.make_inputs(specs, 5)
+    assert pos.tolist() == [0, 1, 2, 3, 4] and h.shape == (5, 4) and h.dtype == torch.bfloat16
+    x, table = fe.make_inputs((torch.zeros(3, 2), torch.zeros(7, 2)), 9)
+    assert x.shape == (9, 2) and table.shape == (7, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# RMSNorm forms through qk-opt
+
+
+def compile_block(q_norm, k_norm, dynamic=True, dtype=torch.bfloat16):
+    e = fe.to_mlir(QKBlock(q_norm, k_norm), block_inputs(dtype), dynamic=dynamic)
+    assert_upstream_only(e.mlir)
+    return e, qk.compile(e)
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_rms_norm_forms_are_raised_and_fused(qk_opt, form):
+def test_rms_norm_forms_are_raised_and_fused(torch_mlir, qk_opt, form, dynamic):
     make, expected = FORMS[form]
-    e, res = compile_block(make(), make())
+    e, res = compile_block(make(), make(), dynamic)
     assert [r.message for r in res.raised] == [f"raised RMSNorm to qk.rms_norm: {expected}"] * 2
     assert [r.message for r in res.fused] == ["fused QK RMSNorm: 4 q + 2 k heads, head_dim 16, copy removed"]
     assert res.statistics["qk-fuse-strided-qk-norm"]["copies_kept"] == 0
     assert res.missed == []
 
 
-@pytest.mark.skipif(not HAS_NN_RMSNORM, reason="torch < 2.4 has no nn.RMSNorm / F.rms_norm")
-@pytest.mark.parametrize("affine", [True, False])
-def test_nn_rmsnorm_module(qk_opt, affine):
-    q = nn.RMSNorm(16, eps=1e-6, elementwise_affine=affine, dtype=torch.bfloat16)
-    k = nn.RMSNorm(16, eps=1e-6, elementwise_affine=affine, dtype=torch.bfloat16)
-    e, res = compile_block(q, k)
-    from qk.frontend.emitter import torch_rms_norm_rounding
-    w = f"weight, rounding {torch_rms_norm_rounding(torch.bfloat16, torch.bfloat16)}" if affine else "no weight, rounding once"
-    assert [r.message for r in res.raised] == [f"raised RMSNorm to qk.rms_norm: rows of 16 bf16, epsilon 1.000000e-06, {w}"] * 2
+def test_nn_rmsnorm_in_bf16_is_not_raised(torch_mlir, qk_opt):
+    """torch-mlir decomposes aten.rms_norm in the input dtype (bf16 sum of squares, unlike eager's
+    f32): qk-opt must not turn that into an f32-accumulating qk.rms_norm."""
+    n = lambda: nn.RMSNorm(16, eps=1e-6, dtype=torch.bfloat16)  # noqa: E731
+    e, res = compile_block(n(), n())
+    assert res.raised == [] and res.fused == []
+    assert {r.message for r in res.missed} == {"not raised to qk.rms_norm: the sum of squares is not accumulated in f32"}
+
+
+def test_nn_rmsnorm_in_f32_is_raised(torch_mlir, qk_opt):
+    n = lambda: nn.RMSNorm(16, eps=1e-6, dtype=torch.float32)  # noqa: E731
+    e, res = compile_block(n(), n(), dtype=torch.float32)
+    assert [r.message for r in res.raised] == [
+        "raised RMSNorm to qk.rms_norm: rows of 16 f32, epsilon 1.000000e-06, weight, rounding once"] * 2
     assert len(res.fused) == 1
 
 
-@pytest.mark.skipif(not hasattr(F, "rms_norm"), reason="torch < 2.4 has no F.rms_norm")
-def test_functional_rms_norm(qk_opt):
-    class FNorm(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.weight = nn.Parameter(torch.ones(16, dtype=torch.bfloat16))
-
-        def forward(self, x):
-            return F.rms_norm(x, (16,), self.weight, 1e-6)
-
-    e, res = compile_block(FNorm(), FNorm())
-    assert len(res.raised) == 2 and len(res.fused) == 1
+def test_elided_weights_still_fuse(torch_mlir, qk_opt):
+    from conftest import exported
+    _, _, full = exported("qwen3_tiny")
+    _, _, elided = exported("qwen3_tiny", elide_weights=True)
+    assert elided.weights_elided and len(elided.mlir) < len(full.mlir) // 2
+    a, b = qk.compile(full), qk.compile(elided)
+    assert [r.message for r in a.fused] == [r.message for r in b.fused] and len(b.fused) == 1
 
 
-@pytest.mark.skipif(not hasattr(F, "rms_norm"), reason="torch < 2.4 has no F.rms_norm")
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "f16"])
-def test_rms_norm_rounding_probe_matches_eager(dtype):
-    """The rounding the frontend emits for nn.RMSNorm / F.rms_norm (which changed between torch
-    releases) reproduces this torch's eager result bit for bit."""
-    from qk.frontend.emitter import torch_rms_norm_rounding
-    from qk.ops import reference_qk_rmsnorm
-    rounding = torch_rms_norm_rounding(dtype, dtype)
-    g = torch.Generator().manual_seed(7)
-    x = (torch.randn(300, 128, generator=g) * 4).to(dtype)
-    n = nn.RMSNorm(128, eps=1e-6, dtype=dtype)
-    with torch.no_grad():
-        n.weight.copy_(1 + 0.1 * torch.randn(128, generator=g))
-        assert torch.equal(n(x), reference_qk_rmsnorm(x, n.weight, 1e-6, rounding=rounding))
+# --------------------------------------------------------------------------------------------
+# locations: remarks point at the user's Python lines
 
 
-def test_dynamic_token_count_and_arguments():
-    from qk import models
-    m, inp = models.build("qwen3_tiny")
-    e = fe.to_mlir(m, inp)
-    assert "%T = tensor.dim %positions, %c0 : tensor<?xi64>" in e.mlir
-    assert re.search(r"func\.func @qwen3_attention\(%positions: tensor<\?xi64>, %hidden_states: tensor<\?x64xbf16>", e.mlir)
-    kinds = [(a.name, a.kind, a.transform) for a in e.arguments]
-    assert kinds[:2] == [("positions", "input", None), ("hidden_states", "input", None)]
-    assert ("qkv_proj.weight.T", "parameter", "transpose") in kinds
-    assert e.results[0].shape == (Sym(1), 64)
-    assert_upstream_only(e.mlir)
+class LocatedNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(16, dtype=torch.bfloat16))
+
+    def forward(self, x):
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-6)
+        return xf.to(x.dtype) * self.w
 
 
-def test_opaque_attention_declaration():
-    from qk import models
-    m, inp = models.build("llama4_tiny")
-    e = fe.to_mlir(m, inp)
-    decl = ('func.func private @attention(tensor<?x64xbf16> {bufferization.access = "read"}, '
-            'tensor<?x32xbf16> {bufferization.access = "read"}, tensor<?x32xbf16> {bufferization.access = "read"}) '
-            '-> tensor<?x64xbf16>')
-    assert decl in e.mlir
-    assert e.mlir.count("func.call @attention(") == 1
-    assert list(e.opaque_calls) == ["attention"]
+class LocatedBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q_norm, self.k_norm = LocatedNorm(), LocatedNorm()
+
+    def forward(self, qkv):
+        q, k, v = qkv.split([64, 32, 32], dim=-1)
+        q = self.q_norm(q.reshape(-1, 16)).view(q.shape)
+        k = self.k_norm(k.reshape(-1, 16)).view(k.shape)
+        return q, k, v
 
 
-def test_opaque_function_decorator():
-    @fe.opaque(name="my_kernel")
-    def my_kernel(a, b):
-        return a * b + 1
+class Outer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = LocatedBlock()
 
-    class M(nn.Module):
-        def forward(self, x):
-            return my_kernel(x, x) * 2
-
-    e = fe.to_mlir(M(), (TensorSpec(("T", 8), torch.float32),))
-    assert 'func.func private @my_kernel(tensor<?x8xf32> {bufferization.access = "read"}, tensor<?x8xf32> {bufferization.access = "read"}) -> tensor<?x8xf32>' in e.mlir
+    def forward(self, qkv):
+        return self.block(qkv)
 
 
-@pytest.mark.skipif(not hasattr(F, "scaled_dot_product_attention"), reason="torch < 2.0 has no SDPA")
-def test_sdpa_is_opaque():
-    class M(nn.Module):
-        def forward(self, q, k, v):
-            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+def test_remark_locations_point_at_the_users_lines(torch_mlir, qk_opt, dynamic):
+    """torch.export records the line of each module forward on the way to an op (not of helper
+    functions in between): innermost the norm's own line, then where each module was called."""
+    e = fe.to_mlir(Outer(), block_inputs(), dynamic=dynamic)
+    assert f'"{__file__}":' in e.mlir  # debug locations are printed
+    res = qk.compile(e)
+    [fused] = res.fused
+    norm_lines = set(range(line_of("xf = x.float()", LocatedNorm.forward),
+                           line_of("* self.w", LocatedNorm.forward) + 1))
+    assert fused.location.file == __file__ and fused.location.line in norm_lines
+    outer_line = line_of("return self.block(qkv)", Outer.forward)
+    assert [(l.file, l.line) for l in fused.call_stack] == [
+        (__file__, line_of("q = self.q_norm(", LocatedBlock.forward)), (__file__, outer_line)]
+    assert fused.source_location.line == outer_line
+    calls = sorted(r.call_stack[0].line for r in res.raised)
+    assert calls == [line_of("q = self.q_norm(", LocatedBlock.forward), line_of("k = self.k_norm(", LocatedBlock.forward)]
+    for r in res.raised:
+        assert r.location.file == __file__ and r.location.line in norm_lines
 
-    spec = TensorSpec((2, "T", 16), torch.float32)
-    e = fe.to_mlir(M(), (spec, spec, spec), dynamic_dims={0: 1, 1: 1, 2: 1})
-    assert "func.call @scaled_dot_product_attention(" in e.mlir
-    assert e.opaque_calls["scaled_dot_product_attention"].kwargs == {"is_causal": True}
+
+def test_compile_accepts_a_module(torch_mlir, qk_opt):
+    res = qk.compile(Outer(), example_inputs=block_inputs(), dynamic=False)
+    assert len(res.fused) == 1 and res.fused[0].location.file == __file__
 
 
-def _line_of(pattern, obj):
-    src, start = inspect.getsourcelines(obj)
-    for i, line in enumerate(src):
-        if pattern in line:
-            return start + i
-    raise AssertionError(pattern)
+# --------------------------------------------------------------------------------------------
+# errors
+
+
+class Erfinv(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        return torch.erfinv(y)
 
 
 class Cumsum(nn.Module):
     def forward(self, x):
-        y = x * 2
-        return torch.cumsum(y, dim=-1)
+        return torch.cumsum(x, dim=-1)
 
 
-def test_unsupported_op_names_op_and_line():
+class DataDependent(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x * 2
+        return x
+
+
+def test_unsupported_op_names_op_and_line(torch_mlir):
     with pytest.raises(UnsupportedOpError) as ei:
-        fe.to_mlir(Cumsum(), (TensorSpec(("T", 8), torch.float32),))
+        fe.to_mlir(Erfinv(), (TensorSpec(("T", 8), torch.float32),))
     e = ei.value
-    assert e.op == "torch.cumsum"
-    assert e.frame.line == _line_of("torch.cumsum", Cumsum.forward)
-    assert e.frame.file == __file__
+    assert e.op == "aten.erfinv"
+    assert (e.frame.file, e.frame.line) == (__file__, line_of("torch.erfinv", Erfinv.forward))
     msg = str(e)
-    assert "unsupported op torch.cumsum" in msg and f"{__file__}:{e.frame.line}" in msg
-    assert "return torch.cumsum(y, dim=-1)" in msg
+    assert msg.startswith("unsupported op aten.erfinv") and f"{__file__}:{e.frame.line}" in msg
+    assert msg.endswith("return torch.erfinv(y)")
+    assert any("failed to legalize operation 'torch.aten.erfinv'" in d for d in e.diagnostics)
 
 
-class InPlace(nn.Module):
-    def forward(self, x):
-        y = x + 1
-        y.mul_(2)
-        return y
+def test_unsupported_op_through_compile(torch_mlir):
+    with pytest.raises(UnsupportedOpError):
+        qk.compile(Erfinv(), example_inputs=(TensorSpec(("T", 8), torch.float32),))
 
 
-def test_in_place_op_is_rejected_with_line():
+def test_op_left_outside_upstream_dialects_is_unsupported(torch_mlir):
+    """cumsum becomes tm_tensor.scan (torch-mlir's own dialect), which qk-opt cannot read."""
     with pytest.raises(UnsupportedOpError) as ei:
-        fe.to_mlir(InPlace(), (TensorSpec(("T", 8), torch.float32),))
-    assert ei.value.op == "Tensor.mul_"
-    assert ei.value.frame.line == _line_of("y.mul_(2)", InPlace.forward)
+        fe.to_mlir(Cumsum(), (TensorSpec(("T", 8), torch.float32),), dynamic=False)
+    assert ei.value.op == "tm_tensor.scan"
+    assert ei.value.frame.line == line_of("torch.cumsum", Cumsum.forward)
 
 
-class TokenSlice(nn.Module):
-    def forward(self, x):
-        return x[:2] * 2
-
-
-def test_token_dimension_slicing_is_an_error():
+def test_export_failure_names_the_line(torch_mlir):
     with pytest.raises(FrontendError) as ei:
-        fe.to_mlir(TokenSlice(), (TensorSpec(("T", 8), torch.float32),))
-    assert "token dimension" in str(ei.value)
-    assert ei.value.frame.line == _line_of("x[:2]", TokenSlice.forward)
+        fe.to_mlir(DataDependent(), (TensorSpec(("T", 8), torch.float32),))
+    assert str(ei.value).startswith("torch.export failed:")
+    assert (ei.value.frame.file, ei.value.frame.line) == (__file__, line_of("if x.sum() > 0", DataDependent.forward))
 
 
-class NotMultiple(nn.Module):
-    def forward(self, x):
-        return torch.cat([x, x[:1]], dim=0)
-
-
-def test_non_multiple_dynamic_size_is_an_error():
-    with pytest.raises(FrontendError) as ei:
-        fe.to_mlir(NotMultiple(), (TensorSpec(("T", 8), torch.float32),))
-    assert "not a multiple of the token count" in str(ei.value) or "token dimension" in str(ei.value)
-
-
-class RopeOps(nn.Module):
-    """Both RoPE styles and the ops they use: index_select, chunk, unsqueeze, ::2, stack,
-    flatten, cat, neg."""
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("cache", torch.randn(32, 16))
-
-    def forward(self, positions, x):
-        cs = self.cache.index_select(0, positions)
-        cos, sin = cs.chunk(2, dim=-1)
-        x = x.view(x.shape[0], -1, 16)
-        x1, x2 = torch.chunk(x, 2, dim=-1)
-        neox = torch.cat((x1 * cos.unsqueeze(-2) - x2 * sin.unsqueeze(-2), -x1), dim=-1)
-        e, o = x[..., ::2], x[..., 1::2]
-        gptj = torch.stack((e * cos.unsqueeze(1), o), dim=-1).flatten(-2)
-        return (neox + gptj).reshape(x.shape[0], -1)
-
-
-def test_rope_ops_emit_upstream_ir(qk_opt):
-    inp = (TensorSpec(("T",), torch.int64), TensorSpec(("T", 64), torch.float32))
-    e = fe.to_mlir(RopeOps(), inp)
-    assert_upstream_only(e.mlir)
-    for needle in ("tensor.concat dim(2)", "[1, 1, 2]", "tensor.extract %cache", "arith.negf"):
-        assert needle in e.mlir, needle
-    qk.compile(e, target="bufferized")  # parses, verifies and bufferizes
-
-
-def test_emitted_ir_roundtrips_through_qk_opt(qk_opt):
-    from qk import models
-    for name in ("llama4_tiny", "qwen3_tiny", "gemma3_tiny", "olmo2_tiny"):
-        m, inp = models.build(name)
-        e = fe.to_mlir(m, inp)
-        out, _, _ = qk.driver.run_qk_opt(e.mlir, [], remarks=False)
-        assert "func.func @" in out
-
-
-def test_reshape_refinement():
-    T = Sym(1)
-    assert refine((Sym(48), 128), (T, 6144)) == ([T, 48, 128], [[0, 1], [2]], [[0], [1, 2]])
-    assert refine((T, 4096), (T, 32, 128)) == ([T, 32, 128], [[0], [1, 2]], [[0], [1], [2]])
-    assert refine((T, 16), (T, 1, 16))[0] == [T, 1, 16]
-    assert refine((6, 4), (8, 3)) is None
-
-
-def test_example_input_count_is_checked():
-    with pytest.raises(TypeError):
-        fe.to_mlir(Cumsum(), ())
+def test_missing_torch_mlir_is_a_clear_import_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch_mlir.fx", None)
+    assert not fe.torch_mlir_available()
+    with pytest.raises(ImportError) as ei:
+        fe.to_mlir(Erfinv(), (TensorSpec(("T", 8), torch.float32),))
+    assert isinstance(ei.value, fe.TorchMlirUnavailableError) and "torch-mlir" in str(ei.value)

@@ -5,7 +5,9 @@ Every factory returns (module, example_inputs); example_inputs are `TensorSpec`s
 (positions [T] int64, hidden_states [T, hidden] dtype) with a dynamic token count T:
 
     module, inputs = qk.models.qwen3_8b()
-    qk.compile(module, example_inputs=inputs)
+    qk.compile(module, example_inputs=inputs)     # torch.export + torch-mlir, then qk-opt
+
+The whole block exports: attention is plain torch (`common.causal_attention`), nothing is opaque.
 """
 
 import torch

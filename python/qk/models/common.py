@@ -1,6 +1,7 @@
 """Building blocks written the way serving engines (vLLM, sglang) write them: a fused qkv
 projection returning (output, bias) like QKVParallelLinear, a rotary embedding that gathers a
-cos/sin cache by position, and an attention layer that the compiler treats as opaque."""
+cos/sin cache by position, and an attention layer in plain torch (what an engine's attention
+backend computes, written so that torch.export + torch-mlir lower it to linalg)."""
 
 import math
 from dataclasses import dataclass
@@ -9,8 +10,6 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from ..frontend.tracer import opaque
 
 
 @dataclass
@@ -71,7 +70,7 @@ class RotaryEmbedding(nn.Module):
         cache = torch.cat((freqs.cos(), freqs.sin()), dim=-1).to(dtype)
         self.register_buffer("cos_sin_cache", cache, persistent=False)
 
-    def _apply(self, x, cos, sin):
+    def _rotate(self, x, cos, sin):  # not `_apply`: that is nn.Module._apply (.to, .cuda)
         cos = cos.unsqueeze(-2).to(x.dtype)
         sin = sin.unsqueeze(-2).to(x.dtype)
         if self.is_neox_style:
@@ -91,10 +90,10 @@ class RotaryEmbedding(nn.Module):
         cos, sin = cos_sin.chunk(2, dim=-1)
         query_shape = query.shape
         query = query.view(num_tokens, -1, self.head_size)
-        query = self._apply(query, cos, sin).reshape(query_shape)
+        query = self._rotate(query, cos, sin).reshape(query_shape)
         key_shape = key.shape
         key = key.view(num_tokens, -1, self.head_size)
-        key = self._apply(key, cos, sin).reshape(key_shape)
+        key = self._rotate(key, cos, sin).reshape(key_shape)
         return query, key
 
 
@@ -116,9 +115,10 @@ def causal_attention(q, k, v, num_heads, num_kv_heads, head_dim, scale):
     return out.transpose(0, 1).reshape(T, num_heads * head_dim).to(q.dtype)
 
 
-@opaque(name="attention")
 class Attention(nn.Module):
-    """The attention backend (FlashInfer/FlashAttention in an engine): opaque to the compiler."""
+    """The attention backend (FlashInfer/FlashAttention in an engine), as plain torch math:
+    `causal_attention` (scores and softmax in f32, GQA by repeating kv heads). torch-mlir lowers
+    it to linalg like the rest of the block; qk-opt leaves it alone."""
 
     def __init__(self, num_heads, head_dim, scale, num_kv_heads):
         super().__init__()
