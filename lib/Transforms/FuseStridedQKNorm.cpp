@@ -40,10 +40,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Remarks.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "qk/Runtime/QKNormRuntime.h"
 #include "llvm/ADT/MapVector.h"
@@ -88,6 +90,9 @@ struct NormSite {
   Value base;
   /// Its buffer layout relative to qkv's identity layout.
   MemRefType baseLayout;
+  /// Set when the norm reads a value that is then inserted whole into qkv
+  /// (prefix empty): base is that value, a view of qkv after the insert.
+  mutable tensor::InsertSliceOp insert;
   /// Reshapes and copies from `base` to the norm input, in order.
   SmallVector<Operation *> suffix;
   SmallVector<GroupRange> ranges;
@@ -138,46 +143,47 @@ Value copiedValue(Operation *op) {
   return {};
 }
 
-/// Whether every dim/shape query in the backward slice of `v` is in range:
-/// ValueBoundsConstraintSet crashes on `tensor.dim %t, %c` with an
-/// out-of-range constant (valid IR), and Debian's LLVM has no assertions.
-bool isSafeForValueBounds(Value v, int depth = 0) {
+/// Whether every dim query in the backward slice of `v` has an in-range
+/// constant index: ValueBoundsConstraintSet crashes on `tensor.dim %t, %c`
+/// with an out-of-range `%c` (valid IR), and Debian's LLVM has no
+/// assertions. Conservative: non-destination-style ops with regions, or a
+/// slice deeper than the analysis would usefully go, answer false.
+bool isSafeForValueBounds(Value v, DenseSet<Value> &seen, int depth = 0) {
+  if (!seen.insert(v).second)
+    return true;
   Operation *def = v.getDefiningOp();
-  if (!def || depth > 16)
-    return def == nullptr;
+  if (!def)
+    return true;
+  // The analysis reads a destination-style op's result sizes off its
+  // inits, never its body; other ops with regions (loops) it may enter.
+  if (depth > 32 ||
+      (def->getNumRegions() != 0 && !isa<DestinationStyleOpInterface>(def)))
+    return false;
   if (auto dim = dyn_cast<tensor::DimOp>(def)) {
     std::optional<int64_t> index = dim.getConstantIndex();
     auto type = dyn_cast<RankedTensorType>(dim.getSource().getType());
-    return index && type && *index >= 0 && *index < type.getRank();
+    if (!index || !type || *index < 0 || *index >= type.getRank())
+      return false;
   }
-  if (def->getNumRegions() != 0)
-    return false;
   return llvm::all_of(def->getOperands(), [&](Value operand) {
-    return !operand.getType().isIndex() && !operand.getType().isInteger()
-               ? true
-               : isSafeForValueBounds(operand, depth + 1);
+    return isSafeForValueBounds(operand, seen, depth + 1);
   });
 }
 
-/// Whether `slice` covers every row (dim 0) of its source.
-bool coversAllRows(tensor::ExtractSliceOp slice) {
-  std::optional<int64_t> offset =
-      getConstantIntValue(slice.getMixedOffsets()[0]);
-  if (!offset || *offset != 0)
-    return false;
-  OpFoldResult size = slice.getMixedSizes()[0];
+/// Whether `size` equals dim 0 of `source`.
+bool isTokenCount(OpFoldResult size, Value source) {
   std::optional<int64_t> staticSize = getConstantIntValue(size);
-  int64_t sourceRows = slice.getSourceType().getDimSize(0);
+  int64_t sourceRows = cast<RankedTensorType>(source.getType()).getDimSize(0);
   if (staticSize)
     return *staticSize == sourceRows;
-  // The common form, answered without the upstream analysis.
+  // The common forms, answered without the upstream analysis.
   Value sizeValue = cast<Value>(size);
   if (auto dim = sizeValue.getDefiningOp<tensor::DimOp>())
-    if (dim.getSource() == slice.getSource() && dim.getConstantIndex() == 0)
+    if (dim.getSource() == source && dim.getConstantIndex() == 0)
       return true;
   // torch-mlir: the source is tensor.reshape(%x, from_elements(%n, ...)) and
   // the size is index_cast(%n), the reshape's own dim 0.
-  if (auto reshape = slice.getSource().getDefiningOp<tensor::ReshapeOp>())
+  if (auto reshape = source.getDefiningOp<tensor::ReshapeOp>())
     if (auto shape = reshape.getShape().getDefiningOp<tensor::FromElementsOp>()) {
       Value n = sizeValue;
       if (auto cast = n.getDefiningOp<arith::IndexCastOp>())
@@ -185,12 +191,46 @@ bool coversAllRows(tensor::ExtractSliceOp slice) {
       if (n == shape.getElements()[0])
         return true;
     }
-  if (!isSafeForValueBounds(sizeValue))
+  DenseSet<Value> seen;
+  if (!isSafeForValueBounds(sizeValue, seen) ||
+      !isSafeForValueBounds(source, seen))
     return false;
   FailureOr<bool> equal = ValueBoundsConstraintSet::areEqual(
       ValueBoundsConstraintSet::Variable(size),
-      ValueBoundsConstraintSet::Variable(slice.getSource(), 0));
+      ValueBoundsConstraintSet::Variable(source, 0));
   return succeeded(equal) && *equal;
+}
+
+/// Whether `slice` covers every row (dim 0) of its source.
+bool coversAllRows(tensor::ExtractSliceOp slice) {
+  std::optional<int64_t> offset =
+      getConstantIntValue(slice.getMixedOffsets()[0]);
+  return offset && *offset == 0 &&
+         isTokenCount(slice.getMixedSizes()[0], slice.getSource());
+}
+
+/// The insert_slice that writes `v` over every row of a qkv tensor, when
+/// nothing but the norm's input chain (`site.suffix`) reads `v` otherwise.
+tensor::InsertSliceOp insertedWhole(Value v, const NormSite &site) {
+  Operation *chainHead =
+      site.suffix.empty() ? site.norm.getOperation() : site.suffix.front();
+  tensor::InsertSliceOp insert;
+  for (Operation *user : v.getUsers()) {
+    if (user == chainHead)
+      continue;
+    auto candidate = dyn_cast<tensor::InsertSliceOp>(user);
+    if (!candidate || candidate.getSource() != v || insert)
+      return {};
+    insert = candidate;
+  }
+  if (!insert)
+    return {};
+  std::optional<int64_t> offset =
+      getConstantIntValue(insert.getMixedOffsets()[0]);
+  if (!offset || *offset != 0 ||
+      !isTokenCount(insert.getMixedSizes()[0], insert.getDest()))
+    return {};
+  return insert;
 }
 
 /// Whether `op` is a view of qkv that keeps dim 0 as the token dim.
@@ -238,20 +278,27 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
   auto outermostSlice = llvm::find_if(llvm::reverse(views), [](Operation *op) {
     return isa<tensor::ExtractSliceOp>(op);
   });
-  if (outermostSlice == views.rend()) {
+  if (outermostSlice != views.rend()) {
+    size_t keep = views.rend() - outermostSlice;
+    while (keep < views.size() &&
+           cast<ShapedType>(views[keep - 1]->getOperand(0).getType())
+                   .getRank() > 3 &&
+           isa<tensor::ExpandShapeOp>(views[keep]))
+      ++keep;
+    views.resize(keep);
+    site.prefix.assign(views.rbegin(), views.rend());
+    site.qkv = site.prefix.front()->getOperand(0);
+    site.base = site.prefix.back()->getResult(0);
+  } else if (tensor::InsertSliceOp insert = insertedWhole(v, site)) {
+    // Functionalised in-place writes (Llama4's RoPE rotates q and k in
+    // place before the norm): after the insert, v is qkv[:, a:b].
+    site.insert = insert;
+    site.qkv = insert.getResult();
+    site.base = v;
+  } else {
     why.isCandidate = false;
     return failure();
   }
-  size_t keep = views.rend() - outermostSlice;
-  while (keep < views.size() &&
-         cast<ShapedType>(views[keep - 1]->getOperand(0).getType())
-                 .getRank() > 3 &&
-         isa<tensor::ExpandShapeOp>(views[keep]))
-    ++keep;
-  views.resize(keep);
-  site.prefix.assign(views.rbegin(), views.rend());
-  site.qkv = site.prefix.front()->getOperand(0);
-  site.base = site.prefix.back()->getResult(0);
 
   auto qkvType = dyn_cast<RankedTensorType>(site.qkv.getType());
   if (!qkvType)
@@ -289,6 +336,20 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
                   "' of qkv is not a view: " + whyCopy);
     site.prefixLayouts.push_back(layout);
     layout = *next;
+  }
+  if (site.insert) {
+    if (!site.insert.hasUnitStride() ||
+        site.insert.getSourceType().getRank() != rank ||
+        llvm::any_of(site.insert.getStaticOffsets().drop_front(),
+                     ShapedType::isDynamic) ||
+        llvm::any_of(site.insert.getStaticSizes().drop_front(),
+                     ShapedType::isDynamic))
+      return fail("the values are inserted into qkv with strides or dynamic "
+                  "columns");
+    layout = memref::SubViewOp::inferRankReducedResultType(
+        site.insert.getSourceType().getShape(), layout,
+        site.insert.getStaticOffsets(), site.insert.getStaticSizes(),
+        site.insert.getStaticStrides());
   }
   site.baseLayout = layout;
 
@@ -659,6 +720,24 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
     // The base view of the fused result, right after it.
     rewriter.setInsertionPointAfter(fused);
     Value base = result;
+    if (site.insert) {
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      for (auto [d, offset, size] :
+           llvm::enumerate(site.insert.getStaticOffsets(),
+                           site.insert.getStaticSizes())) {
+        offsets.push_back(rewriter.getIndexAttr(d == 0 ? 0 : offset));
+        sizes.push_back(d != 0 ? OpFoldResult(rewriter.getIndexAttr(size))
+                        : ShapedType::isDynamic(size)
+                            ? OpFoldResult(tensor::DimOp::create(
+                                  rewriter, fused.getLoc(), result, 0)
+                                               .getResult())
+                            : OpFoldResult(rewriter.getIndexAttr(size)));
+        strides.push_back(rewriter.getIndexAttr(1));
+      }
+      base = tensor::ExtractSliceOp::create(rewriter, fused.getLoc(),
+                                            site.insert.getSourceType(),
+                                            result, offsets, sizes, strides);
+    }
     for (auto [op, layout] : llvm::zip(site.prefix, site.prefixLayouts)) {
       if (isTokenRowReshape(op)) {
         FailureOr<ReinterpretPlan> plan = planReinterpretation(

@@ -80,8 +80,6 @@ TOL_UPSTREAM = {"bf16": BF16_TOL_UPSTREAM, "f32": F32_TOL_UPSTREAM}
 
 # (entry, dtype) pairs that --qk-raise-rms-norm --qk-fuse-strided-qk-norm does not fuse
 NOT_FUSED = {
-    ("llama4", "bf16"): "RoPE before the norm (norm over the rotated qk, not over qkv ranges)",
-    ("llama4", "f32"): "RoPE before the norm (norm over the rotated qk, not over qkv ranges)",
     ("qwen3_torch_rmsnorm", "bf16"): "nn.RMSNorm: bf16 statistics, not an f32-statistics QK norm",
 }
 

@@ -95,3 +95,68 @@ func.func @not_fused_group_across_gates(%qkv: tensor<?x384xf32>) -> tensor<?x2x6
   %qn = qk.rms_norm ins(%q64 : tensor<?x2x64xf32>) outs(%eq : tensor<?x2x64xf32>) epsilon(1.0e-06) -> tensor<?x2x64xf32>
   return %qn : tensor<?x2x64xf32>
 }
+
+// -----
+
+// Llama4 (sglang before #25089): q and k are rotated in place before the
+// weight-less norm; torch-mlir writes that as insert_slices into the qk
+// slice, which is then inserted whole into qkv, and the norm reads
+// qk.reshape(-1, D). After the insert the rotated qk IS qkv[:, 0:192]: the
+// norm writes there in place; v is re-read from the fused result.
+// CHECK-LABEL: func.func @llama4_rope_then_norm_inserted_whole(
+// CHECK: %[[ROOT:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [%{{.*}}, 192] [1, 1]
+// CHECK: %[[F:.*]] = qk.fused_qk_norm outs(%[[ROOT]] : tensor<?x256xf32>) ranges [#qk.range<column_offset = 0, num_groups = 6, group_size = 32, epsilon = 9.99999974E-6>]
+// CHECK-NOT: qk.rms_norm
+// CHECK: tensor.extract_slice %[[F]][0, 192]
+// The one copy left is the insert of the rotated qk itself (there before);
+// the norm's reshape(-1, D) copy is gone.
+// BUF-LABEL: func.func @llama4_rope_then_norm_inserted_whole(
+// BUF: memref.copy %arg1, %{{.*}} : memref<?x192xf32
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @llama4_rope_then_norm_inserted_whole(%qkv: tensor<?x256xf32>, %qk_rot: tensor<?x192xf32>) -> (tensor<?x192xf32>, tensor<?x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %T = tensor.dim %qkv, %c0 : tensor<?x256xf32>
+  %all = tensor.insert_slice %qk_rot into %qkv[0, 0] [%T, 192] [1, 1] : tensor<?x192xf32> into tensor<?x256xf32>
+  %v = tensor.extract_slice %all[0, 192] [%T, 64] [1, 1] : tensor<?x256xf32> to tensor<?x64xf32>
+  %flat = tensor.collapse_shape %qk_rot [[0, 1]] : tensor<?x192xf32> into tensor<?xf32>
+  %c6 = arith.constant 6 : index
+  %rows = arith.muli %T, %c6 : index
+  %heads = tensor.expand_shape %flat [[0, 1]] output_shape [%rows, 32] : tensor<?xf32> into tensor<?x32xf32>
+  %e = tensor.empty(%rows) : tensor<?x32xf32>
+  // expected-remark @+1 {{fused QK RMSNorm: 6 heads, head_dim 32, copy removed}}
+  %n = qk.rms_norm ins(%heads : tensor<?x32xf32>) outs(%e : tensor<?x32xf32>) epsilon(1.0e-05) -> tensor<?x32xf32>
+  %nf = tensor.collapse_shape %n [[0, 1]] : tensor<?x32xf32> into tensor<?xf32>
+  %out = tensor.expand_shape %nf [[0, 1]] output_shape [%T, 192] : tensor<?xf32> into tensor<?x192xf32>
+  return %out, %v : tensor<?x192xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// Negative twin: the rotated qk is also returned as it was before the norm,
+// so it is not only a view of qkv: no candidate, nothing rewritten.
+// CHECK-LABEL: func.func @not_fused_inserted_value_read_elsewhere(
+// CHECK-NOT: qk.fused_qk_norm
+// CHECK: qk.rms_norm
+func.func @not_fused_inserted_value_read_elsewhere(%qkv: tensor<8x256xf32>, %qk_rot: tensor<8x192xf32>) -> (tensor<48x32xf32>, tensor<8x256xf32>, tensor<8x192xf32>) {
+  %all = tensor.insert_slice %qk_rot into %qkv[0, 0] [8, 192] [1, 1] : tensor<8x192xf32> into tensor<8x256xf32>
+  %flat = tensor.collapse_shape %qk_rot [[0, 1]] : tensor<8x192xf32> into tensor<1536xf32>
+  %heads = tensor.expand_shape %flat [[0, 1]] output_shape [48, 32] : tensor<1536xf32> into tensor<48x32xf32>
+  %e = tensor.empty() : tensor<48x32xf32>
+  %n = qk.rms_norm ins(%heads : tensor<48x32xf32>) outs(%e : tensor<48x32xf32>) epsilon(1.0e-05) -> tensor<48x32xf32>
+  return %n, %all, %qk_rot : tensor<48x32xf32>, tensor<8x256xf32>, tensor<8x192xf32>
+}
+
+// -----
+
+// Negative twin: inserted over half of the token rows only.
+// CHECK-LABEL: func.func @not_fused_inserted_into_some_rows(
+// CHECK-NOT: qk.fused_qk_norm
+func.func @not_fused_inserted_into_some_rows(%qkv: tensor<16x256xf32>, %qk_rot: tensor<8x192xf32>) -> (tensor<48x32xf32>, tensor<16x256xf32>) {
+  %all = tensor.insert_slice %qk_rot into %qkv[0, 0] [8, 192] [1, 1] : tensor<8x192xf32> into tensor<16x256xf32>
+  %flat = tensor.collapse_shape %qk_rot [[0, 1]] : tensor<8x192xf32> into tensor<1536xf32>
+  %heads = tensor.expand_shape %flat [[0, 1]] output_shape [48, 32] : tensor<1536xf32> into tensor<48x32xf32>
+  %e = tensor.empty() : tensor<48x32xf32>
+  %n = qk.rms_norm ins(%heads : tensor<48x32xf32>) outs(%e : tensor<48x32xf32>) epsilon(1.0e-05) -> tensor<48x32xf32>
+  return %n, %all : tensor<48x32xf32>, tensor<16x256xf32>
+}
