@@ -932,11 +932,40 @@ void fuseAll(Operation *root, bool report, StringRef category,
   }
 }
 
+/// torch-mlir writes `x.view(T, -1, D)` with a runtime shape as
+/// tensor.reshape, which one-shot bufferization can only do with a copy when
+/// x is a strided view (a slice of qkv, before or after the norm). A reshape
+/// whose types prove that it keeps the token count (isTokenRowReshape) is
+/// the same as expand/collapse ops, which stay views where the layout
+/// allows and are never worse. Returns how many were rewritten.
+int64_t rewriteTokenRowReshapes(Operation *root) {
+  SmallVector<tensor::ReshapeOp> reshapes;
+  root->walk([&](tensor::ReshapeOp op) {
+    if (isTokenRowReshape(op))
+      reshapes.push_back(op);
+  });
+  IRRewriter rewriter(root->getContext());
+  for (tensor::ReshapeOp op : reshapes) {
+    auto source = cast<RankedTensorType>(op.getSource().getType());
+    FailureOr<ReinterpretPlan> plan = planReinterpretation(
+        source, identityBufferType(source),
+        cast<RankedTensorType>(op.getResult().getType()));
+    if (failed(plan))
+      continue;
+    rewriter.setInsertionPoint(op);
+    Value views =
+        materializeReinterpretation(rewriter, op.getLoc(), op.getSource(), *plan);
+    rewriter.replaceOp(op, views);
+  }
+  return reshapes.size();
+}
+
 struct QKFuseStridedQKNormPass
     : public qk::impl::QKFuseStridedQKNormBase<QKFuseStridedQKNormPass> {
   void runOnOperation() override {
     FuseStats stats;
     fuseAll(getOperation(), /*report=*/true, getArgument(), stats);
+    rewriteTokenRowReshapes(getOperation());
     numFusedSites += stats.fusedSites;
     numFusedNorms += stats.fusedNorms;
     numRejected += stats.rejected;
