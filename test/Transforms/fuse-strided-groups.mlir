@@ -160,3 +160,37 @@ func.func @not_fused_inserted_into_some_rows(%qkv: tensor<16x256xf32>, %qk_rot: 
   %n = qk.rms_norm ins(%heads : tensor<48x32xf32>) outs(%e : tensor<48x32xf32>) epsilon(1.0e-05) -> tensor<48x32xf32>
   return %n, %all : tensor<48x32xf32>, tensor<16x256xf32>
 }
+
+// -----
+
+// torch-mlir's x.view(T, -1, D) with a runtime shape, on a strided slice of
+// qkv that no norm reads (Llama4's RoPE input): a token-keeping
+// tensor.reshape becomes expand/collapse views, so bufferization does not
+// copy q out of qkv.
+// CHECK-LABEL: func.func @token_row_reshape_to_views(
+// CHECK-NOT: tensor.reshape
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 16] : tensor<?x64xf32> into tensor<?x4x16xf32>
+// BUF-LABEL: func.func @token_row_reshape_to_views(
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @token_row_reshape_to_views(%qkv: tensor<?x128xf32>, %shape: tensor<3xi64>) -> tensor<?x4x16xf32> {
+  %c0 = arith.constant 0 : index
+  %T = tensor.dim %qkv, %c0 : tensor<?x128xf32>
+  %q = tensor.extract_slice %qkv[0, 0] [%T, 64] [1, 1] : tensor<?x128xf32> to tensor<?x64xf32>
+  %q3 = tensor.reshape %q(%shape) : (tensor<?x64xf32>, tensor<3xi64>) -> tensor<?x4x16xf32>
+  return %q3 : tensor<?x4x16xf32>
+}
+
+// -----
+
+// Negative twin: a reshape that merges tokens into rows ([T, 64] -> [?, 16])
+// does not keep the token count: left alone.
+// CHECK-LABEL: func.func @not_rewritten_reshape_merges_tokens(
+// CHECK: tensor.reshape
+func.func @not_rewritten_reshape_merges_tokens(%qkv: tensor<?x128xf32>, %shape: tensor<2xi64>) -> tensor<?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %T = tensor.dim %qkv, %c0 : tensor<?x128xf32>
+  %q = tensor.extract_slice %qkv[0, 0] [%T, 64] [1, 1] : tensor<?x128xf32> to tensor<?x64xf32>
+  %q2 = tensor.reshape %q(%shape) : (tensor<?x64xf32>, tensor<2xi64>) -> tensor<?x16xf32>
+  return %q2 : tensor<?x16xf32>
+}
