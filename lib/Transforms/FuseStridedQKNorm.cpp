@@ -371,6 +371,8 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
   site.groupSize = inputType.getShape().back();
   if (ShapedType::isDynamic(site.groupSize))
     return fail("the normalised dimension is dynamic");
+  if (site.groupSize <= 0)
+    return fail("the normalised dimension is empty");
   std::string reason;
   FailureOr<SmallVector<GroupRange>> ranges =
       getNormGroups(site.baseLayout, site.groupSize, QK_MAX_RANGES, reason);

@@ -91,6 +91,10 @@ FailureOr<ColumnPattern> mlir::qk::getColumnPattern(MemRefType view) {
 FailureOr<SmallVector<GroupRange>>
 mlir::qk::getNormGroups(MemRefType view, int64_t groupSize, int64_t maxRanges,
                         std::string &why) {
+  if (groupSize <= 0) {
+    why = "the normalised dimension is empty";
+    return failure();
+  }
   FailureOr<ColumnPattern> pattern = getColumnPattern(view);
   if (failed(pattern)) {
     why = "the columns of the slice are not a static strided pattern";

@@ -39,3 +39,17 @@ func.func @dim_index_from_runtime_value(%qkv: tensor<?x128xf32>) -> tensor<?x4x1
   %n = qk.rms_norm ins(%q3 : tensor<?x4x16xf32>) outs(%e : tensor<?x4x16xf32>) epsilon(1.0e-06) -> tensor<?x4x16xf32>
   return %n : tensor<?x4x16xf32>
 }
+
+// -----
+
+// A norm over rows of zero elements verifies; it is no QK norm to fuse (and
+// must not divide by its row size).
+// CHECK-LABEL: func.func @empty_rows(
+// CHECK-NOT: qk.fused_qk_norm
+func.func @empty_rows(%qkv: tensor<8x128xf32>) -> tensor<8x0xf32> {
+  %q = tensor.extract_slice %qkv[0, 0] [8, 0] [1, 1] : tensor<8x128xf32> to tensor<8x0xf32>
+  %e = tensor.empty() : tensor<8x0xf32>
+  // expected-remark @+1 {{not fused: the normalised dimension is empty}}
+  %n = qk.rms_norm ins(%q : tensor<8x0xf32>) outs(%e : tensor<8x0xf32>) epsilon(1.0e-06) -> tensor<8x0xf32>
+  return %n : tensor<8x0xf32>
+}
