@@ -641,9 +641,12 @@ std::string describeSite(ArrayRef<NormSite> sites, int copiesBefore,
 Value rebuildTokenView(RewriterBase &rewriter, Operation *view, Value source) {
   Location loc = view->getLoc();
   auto resultType = cast<RankedTensorType>(view->getResult(0).getType());
+  // A static count where the original result type has one, else a value
+  // (even of a static source: the result type must stay the original's).
   auto tokens = [&]() -> OpFoldResult {
     int64_t rows = cast<RankedTensorType>(source.getType()).getDimSize(0);
-    if (!ShapedType::isDynamic(rows))
+    if (!ShapedType::isDynamic(rows) &&
+        !ShapedType::isDynamic(resultType.getDimSize(0)))
       return rewriter.getIndexAttr(rows);
     return tensor::DimOp::create(rewriter, loc, source, 0).getResult();
   };

@@ -40,6 +40,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
 #include <deque>
 
 namespace mlir::qk {
@@ -405,6 +406,7 @@ struct RMSNormMatch {
   Value weight;
   float epsilon = 0.0f;
   float weightOffset = 0.0f;
+  bool weightOffsetFinite = true;
   RoundingMode rounding = RoundingMode::Once;
 };
 
@@ -544,6 +546,7 @@ private:
       else if (isConst(w->operands[1], &c))
         rest = w->operands[0];
       result.weightOffset = static_cast<float>(c);
+      result.weightOffsetFinite = std::isfinite(result.weightOffset);
       w = rest;
     }
     if (w->kind == NormExpr::Ext)
@@ -604,8 +607,8 @@ private:
       double eps;
       if (!isConst(add->operands[1 - i], &eps))
         continue;
-      if (eps < 0)
-        return fail("epsilon is negative");
+      if (!std::isfinite(eps) || eps < 0)
+        return fail("epsilon is negative or not finite");
       result.epsilon = static_cast<float>(eps);
       return matchMean(add->operands[i]);
     }
@@ -673,6 +676,10 @@ FailureOr<RMSNormMatch> matchRMSNormRoot(linalg::GenericOp root,
   }
   if (!isSupportedElementType(inputType.getElementType())) {
     why.reason = "unsupported element type";
+    return failure();
+  }
+  if (!match->weightOffsetFinite) {
+    why.reason = "the weight offset (c in (c + w)) is not finite";
     return failure();
   }
   if (match->weight) {

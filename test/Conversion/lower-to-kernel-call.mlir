@@ -159,3 +159,17 @@ func.func @fused_3d_strided_multi_head_groups(%qkv: memref<?x8x64xf32>) {
   qk.fused_qk_norm outs(%qkv : memref<?x8x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 128, epsilon = 1.0e-06, group_stride = 256>]
   return
 }
+
+// One range describes input and output, so their dimension-1 strides must
+// agree; when they differ (an unfused norm of head-strided q into a fresh
+// buffer) the input is copied into the init and normalised there in place.
+// CHECK-LABEL: func.func @rms_norm_3d_strides_differ(
+// CHECK-SAME: %[[X:.*]]: memref<4x8x64xf32, strided<[1024, 128, 1]>>, %[[Y:.*]]: memref<4x8x64xf32>
+// CHECK: memref.copy %[[X]], %[[Y]]
+// CHECK: call @qk_fused_rms_norm_
+// CHECK-NOT: %[[X]]
+// CHECK: return
+func.func @rms_norm_3d_strides_differ(%x: memref<4x8x64xf32, strided<[1024, 128, 1]>>, %y: memref<4x8x64xf32>) {
+  qk.rms_norm ins(%x : memref<4x8x64xf32, strided<[1024, 128, 1]>>) outs(%y : memref<4x8x64xf32>) epsilon(1.0e-06)
+  return
+}
