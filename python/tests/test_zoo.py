@@ -36,6 +36,8 @@ pytest.importorskip("ml_dtypes")  # bf16 constants in the export
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "python"))
 from qk.models import zoo  # noqa: E402
+# The stock upstream lowering (no qk pass) is the driver's, so the reference cannot drift.
+from qk.driver import UPSTREAM_CPU_LOWERING  # noqa: E402
 
 STATIC_T = 8
 DYNAMIC_EXPORT_T = 8   # example T of the dynamic export (the generator's)
@@ -83,22 +85,6 @@ NOT_FUSED = {
     ("qwen3_torch_rmsnorm", "bf16"): "nn.RMSNorm: bf16 statistics, not an f32-statistics QK norm",
 }
 
-UPSTREAM_CPU_LOWERING = [
-    "--one-shot-bufferize=bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map",
-    "--buffer-deallocation-pipeline",
-    "--convert-linalg-to-loops",
-    "--expand-strided-metadata",
-    "--lower-affine",
-    "--convert-scf-to-cf",
-    "--convert-math-to-llvm",
-    "--arith-expand",
-    "--finalize-memref-to-llvm",
-    "--convert-arith-to-llvm",
-    "--convert-cf-to-llvm",
-    "--llvm-request-c-wrappers",
-    "--convert-func-to-llvm",
-    "--reconcile-unrealized-casts",
-]
 
 LLVM_BIN = Path(os.environ.get("QK_LLVM_BIN", "/usr/lib/llvm-22/bin"))
 PATHS = ("upstream", "qk-cpu", "qk-cuda")
