@@ -1,6 +1,8 @@
 // Regressions found by the mutation fuzzer (fuzz/, docs/fuzzing.md): each
 // input verifies; before the fix each pass produced IR that did not verify.
 // RUN: qk-opt %s --split-input-file --qk-raise-rms-norm --qk-fuse-strided-qk-norm | FileCheck %s
+// RUN: qk-opt %s --split-input-file --qk-norm-pipeline=target=cpu -o /dev/null
+// RUN: qk-opt %s --split-input-file --qk-norm-pipeline=target=cuda -o /dev/null
 
 // A static qkv whose slices have a dynamic token type (sized by tensor.dim):
 // the rebuilt views keep the original (dynamic) types.
@@ -215,4 +217,93 @@ func.func @inf_weight_offset(%x: tensor<?x128xbf16>, %w: tensor<128xbf16>) -> te
       linalg.yield %0 : bf16
     } -> tensor<?x128xbf16>
   return %r23 : tensor<?x128xbf16>
+}
+
+// -----
+
+// epsilon NaN: not raised (it was raised to an op that did not verify).
+// CHECK-LABEL: func.func @nan_epsilon(
+// CHECK-NOT: qk.rms_norm
+// CHECK: return
+func.func @nan_epsilon(%x: tensor<64x128xf32>, %w: tensor<128xf32>) -> tensor<64x128xf32> {
+  %cst = arith.constant 0.000000e+00 : f32
+  %cst_1 = arith.constant 1.280000e+02 : f32
+  %cst_2 = arith.constant 0x7FC00000 : f32
+  %e1 = tensor.empty() : tensor<64x128xf32>
+  %r2 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<64x128xf32>) outs(%e1 : tensor<64x128xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.mulf %in, %in : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x128xf32>
+  %e3 = tensor.empty() : tensor<64x1xf32>
+  %f4 = linalg.fill ins(%cst : f32) outs(%e3 : tensor<64x1xf32>) -> tensor<64x1xf32>
+  %r5 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%r2 : tensor<64x128xf32>) outs(%f4 : tensor<64x1xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.addf %in, %out : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x1xf32>
+  %e6 = tensor.empty() : tensor<64x1xf32>
+  %r7 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%r5 : tensor<64x1xf32>) outs(%e6 : tensor<64x1xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.divf %in, %cst_1 : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x1xf32>
+  %e8 = tensor.empty() : tensor<64x1xf32>
+  %r9 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%r7 : tensor<64x1xf32>) outs(%e8 : tensor<64x1xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.addf %in, %cst_2 : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x1xf32>
+  %e10 = tensor.empty() : tensor<64x1xf32>
+  %r11 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%r9 : tensor<64x1xf32>) outs(%e10 : tensor<64x1xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = math.rsqrt %in : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x1xf32>
+  %e12 = tensor.empty() : tensor<64x128xf32>
+  %r13 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %r11 : tensor<64x128xf32>, tensor<64x1xf32>) outs(%e12 : tensor<64x128xf32>) {
+    ^bb0(%in: f32, %in_1: f32, %out: f32):
+      %0 = arith.mulf %in, %in_1 : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x128xf32>
+  %e14 = tensor.empty() : tensor<64x128xf32>
+  %r15 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%r13, %w : tensor<64x128xf32>, tensor<128xf32>) outs(%e14 : tensor<64x128xf32>) {
+    ^bb0(%in: f32, %in_1: f32, %out: f32):
+      %0 = arith.mulf %in, %in_1 : f32
+      linalg.yield %0 : f32
+    } -> tensor<64x128xf32>
+  return %r15 : tensor<64x128xf32>
+}
+
+// -----
+
+// A fused op over [T, H, D] heads whose weights have a dynamic size: the
+// decomposition (CPU pipeline) casts them to the group size before reshaping
+// (it built an invalid memref.expand_shape).
+// CHECK-LABEL: func.func @dynamic_weight_3d_heads(
+// CHECK: qk.fused_qk_norm
+func.func @dynamic_weight_3d_heads(%qkv: tensor<?x8x16xf16>, %wq: tensor<?xf16>, %wk: tensor<?xf16>) -> (tensor<?x16xf16>, tensor<?x16xf16>, tensor<?x2x16xf16>) {
+  %c0 = arith.constant 0 : index
+  %T = tensor.dim %qkv, %c0 : tensor<?x8x16xf16>
+  %q = tensor.extract_slice %qkv[0, 0, 0] [%T, 4, 16] [1, 1, 1] : tensor<?x8x16xf16> to tensor<?x4x16xf16>
+  %k = tensor.extract_slice %qkv[0, 4, 0] [%T, 2, 16] [1, 1, 1] : tensor<?x8x16xf16> to tensor<?x2x16xf16>
+  %v = tensor.extract_slice %qkv[0, 6, 0] [%T, 2, 16] [1, 1, 1] : tensor<?x8x16xf16> to tensor<?x2x16xf16>
+  %q2 = tensor.collapse_shape %q [[0, 1], [2]] : tensor<?x4x16xf16> into tensor<?x16xf16>
+  %k2 = tensor.collapse_shape %k [[0, 1], [2]] : tensor<?x2x16xf16> into tensor<?x16xf16>
+  %c4 = arith.constant 3 : index
+  %c2 = arith.constant 2 : index
+  %TQ = arith.muli %T, %c4 : index
+  %TK = arith.muli %T, %c2 : index
+  %eq = tensor.empty(%TQ) : tensor<?x16xf16>
+  %ek = tensor.empty(%TK) : tensor<?x16xf16>
+  %qn = qk.rms_norm ins(%q2 : tensor<?x16xf16>) weight(%wq : tensor<?xf16>) outs(%eq : tensor<?x16xf16>) epsilon(1.0e-06) -> tensor<?x16xf16>
+  %kn = qk.rms_norm ins(%k2 : tensor<?x16xf16>) weight(%wk : tensor<?xf16>) outs(%ek : tensor<?x16xf16>) epsilon(1.0e-06) -> tensor<?x16xf16>
+  return %qn, %kn, %v : tensor<?x16xf16>, tensor<?x16xf16>, tensor<?x2x16xf16>
 }

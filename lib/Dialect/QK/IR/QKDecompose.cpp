@@ -285,6 +285,24 @@ Value normalizeGroups(OpBuilder &b, Location loc, FusedQKNormOp op, Value qkv,
   Value weight;
   if (range.hasWeight()) {
     weight = op.getWeights()[range.getWeight()];
+    // The verifier lets a weight of dynamic size through (the group size
+    // is checked where it is known); its reshape needs the static size.
+    if (is3D && ShapedType::isDynamic(
+                    cast<ShapedType>(weight.getType()).getDimSize(0))) {
+      if (isTensor(weight)) {
+        auto type = cast<RankedTensorType>(weight.getType());
+        weight = tensor::CastOp::create(
+            b, loc, RankedTensorType::get({group}, type.getElementType()),
+            weight);
+      } else {
+        auto type = cast<MemRefType>(weight.getType());
+        weight = memref::CastOp::create(
+            b, loc,
+            MemRefType::get({group}, type.getElementType(), type.getLayout(),
+                            type.getMemorySpace()),
+            weight);
+      }
+    }
     if (is3D)
       weight = expand(b, loc, weight, {group / headDim, headDim},
                       {b.getIndexAttr(group / headDim),
