@@ -61,8 +61,8 @@ namespace {
 enum class Level { Scalar, Row, Col, Full };
 
 struct NormExpr {
-  enum Kind { Input, Weight, RowSum, Const, Ext, Trunc, Add, Mul, Div, Rsqrt,
-              Other };
+  enum Kind { Input, Weight, RowSum, Const, Ext, Trunc, Add, Sub, Mul, Div,
+              Rsqrt, Other };
   Kind kind;
   Type type;
   SmallVector<NormExpr *, 2> operands;
@@ -134,6 +134,9 @@ private:
       break; // get() rounded the operand to the result format.
     case NormExpr::Add:
       r.add(get(1), APFloat::rmNearestTiesToEven);
+      break;
+    case NormExpr::Sub:
+      r.subtract(get(1), APFloat::rmNearestTiesToEven);
       break;
     case NormExpr::Mul:
       r.multiply(get(1), APFloat::rmNearestTiesToEven);
@@ -369,6 +372,7 @@ private:
         .Case([&](arith::ExtFOp) { return unary(NormExpr::Ext); })
         .Case([&](arith::TruncFOp) { return unary(NormExpr::Trunc); })
         .Case([&](arith::AddFOp) { return binary(NormExpr::Add); })
+        .Case([&](arith::SubFOp) { return binary(NormExpr::Sub); })
         .Case([&](arith::MulFOp mul) {
           sawSquare |= mul.getLhs() == mul.getRhs();
           return binary(NormExpr::Mul);
@@ -578,6 +582,9 @@ private:
   }
 
   LogicalResult matchInput(NormExpr *e) {
+    if (e->kind == NormExpr::Sub)
+      return fail("a value is subtracted from the input before it is "
+                  "normalised (x - mean(x): a LayerNorm, not an RMSNorm)");
     NormExpr *leaf = e;
     if (!elementType.isF32()) {
       if (e->kind != NormExpr::Ext || !e->type.isF32())

@@ -83,6 +83,8 @@ TOL_UPSTREAM = {"bf16": BF16_TOL_UPSTREAM, "f32": F32_TOL_UPSTREAM}
 # (entry, dtype) pairs that --qk-raise-rms-norm --qk-fuse-strided-qk-norm does not fuse
 NOT_FUSED = {
     ("qwen3_torch_rmsnorm", "bf16"): "nn.RMSNorm: bf16 statistics, not an f32-statistics QK norm",
+    ("cohere_qk_layernorm", "bf16"): "Cohere's QK norm is a LayerNorm (mean subtracted)",
+    ("cohere_qk_layernorm", "f32"): "Cohere's QK norm is a LayerNorm (mean subtracted)",
 }
 
 

@@ -417,6 +417,42 @@ class Qwen3NextAttention(_Block):
         return output
 
 
+class CohereLayerNorm(nn.Module):
+    """vLLM models/commandr.py LayerNorm (Cohere Command-R's QK norm): mean-subtracted, weight of
+    shape [H, D] per head, no bias, in f32, rounded once. A LayerNorm, not an RMSNorm."""
+
+    def __init__(self, param_shape, eps: float, dtype: torch.dtype):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(param_shape, dtype=dtype))
+        self.variance_epsilon = eps
+
+    def forward(self, hidden_states):
+        input_dtype = hidden_states.dtype
+        hidden_states = hidden_states.to(torch.float32)
+        mean = hidden_states.mean(-1, keepdim=True)
+        variance = (hidden_states - mean).pow(2).mean(-1, keepdim=True)
+        hidden_states = (hidden_states - mean) * torch.rsqrt(variance + self.variance_epsilon)
+        hidden_states = self.weight.to(torch.float32) * hidden_states
+        return hidden_states.to(input_dtype)
+
+
+class CohereQKLayerNormAttention(_Block):
+    """vLLM CohereAttention with use_qk_norm: q.view(T, H, D) -> LayerNorm([H, D]) -> view(T, H*D).
+    A negative fixture: the QK norm is a LayerNorm (mean subtracted), which must not be raised."""
+
+    def __init__(self, c: ZooConfig, dtype: torch.dtype):
+        super().__init__(c, dtype)
+        self.q_norm = CohereLayerNorm((c.num_heads, c.head_dim), c.rms_norm_eps, dtype)
+        self.k_norm = CohereLayerNorm((c.num_kv_heads, c.head_dim), c.rms_norm_eps, dtype)
+
+    def forward(self, positions, hidden_states):
+        qkv, _ = self.qkv_proj(hidden_states)
+        q, k, v = qkv.split([self.q_size, self.kv_size, self.kv_size], dim=-1)
+        q = self.q_norm(q.view(*q.shape[:-1], -1, self.head_dim)).view(q.shape)
+        k = self.k_norm(k.view(*k.shape[:-1], -1, self.head_dim)).view(k.shape)
+        return self._finish(positions, q, k, v)
+
+
 class Qwen3TorchRMSNormAttention(_Block):
     """Qwen3 layout (vLLM view into heads) with torch.nn.RMSNorm as the QK norm: computes in the
     activation dtype (no f32 up-cast). Not a QK RMSNorm of the f32-statistics kind in bf16."""
@@ -527,6 +563,10 @@ ENTRIES: Dict[str, ZooEntry] = {e.name: e for e in [
              "Qwen3 layout with torch.nn.RMSNorm (F.rms_norm) as the QK norm",
              "aten.rms_norm, decomposed by torch-mlir in the input dtype (bf16 statistics in bf16: "
              "a negative fixture)", sites=2, ranges=2, negative_dtypes=("bf16",)),
+    ZooEntry("cohere_qk_layernorm", CohereQKLayerNormAttention, replace(_SMALL, rope_theta=10000.0),
+             "vLLM models/commandr.py CohereAttention (use_qk_norm)",
+             "LayerNorm over each head (mean subtracted, [H, D] weight, f32): not an RMSNorm, a "
+             "negative fixture", sites=2, ranges=2, negative_dtypes=("bf16", "f32")),
 ]}
 
 
