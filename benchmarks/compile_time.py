@@ -122,9 +122,14 @@ def stack(n):
 TIMING = re.compile(r"^\s*([\d.]+)\s+\(\s*[\d.]+%\)\s+(.*?)\s*$")
 
 
+VERIFY = []  # set to ["--verify-each=false"] by --no-verify
+
+
 def pass_times(qk_opt, path, args):
-    """Wall seconds per pass from --mlir-timing (and the whole run)."""
-    r = subprocess.run([qk_opt, path, *args, "--mlir-timing", "-o", "/dev/null"], capture_output=True, text=True)
+    """Wall seconds per pass from --mlir-timing (and the whole run). A pass's time includes the
+    verification of the whole IR that the pass manager runs after it, unless --no-verify."""
+    r = subprocess.run([qk_opt, path, *args, *VERIFY, "--mlir-timing", "-o", "/dev/null"],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"qk-opt failed: {r.stderr[-2000:]}")
     times = {}
@@ -145,7 +150,12 @@ def main():
     ap.add_argument("--qk-opt", default=os.environ.get("QK_OPT", os.path.join(REPO, "build", "bin", "qk-opt")))
     ap.add_argument("--layers", type=int, nargs="*", default=[250, 500, 1000, 2000, 4000, 8000])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-verify", action="store_true",
+                    help="time the passes' own work: --verify-each=false (by default every pass also "
+                         "pays one verification of the whole IR, so two passes pay it twice)")
     args = ap.parse_args()
+    if args.no_verify:
+        VERIFY.append("--verify-each=false")
     print("| layers | ops | raise (ms/layer) | fuse (ms/layer) | raise+fuse (s) | canonicalize (s) | ratio |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
