@@ -184,7 +184,8 @@ bool isTokenCount(OpFoldResult size, Value source) {
   // torch-mlir: the source is tensor.reshape(%x, from_elements(%n, ...)) and
   // the size is index_cast(%n), the reshape's own dim 0.
   if (auto reshape = source.getDefiningOp<tensor::ReshapeOp>())
-    if (auto shape = reshape.getShape().getDefiningOp<tensor::FromElementsOp>()) {
+    if (auto shape =
+            reshape.getShape().getDefiningOp<tensor::FromElementsOp>()) {
       Value n = sizeValue;
       if (auto cast = n.getDefiningOp<arith::IndexCastOp>())
         n = cast.getIn();
@@ -280,10 +281,11 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
   });
   if (outermostSlice != views.rend()) {
     size_t keep = views.rend() - outermostSlice;
-    while (keep < views.size() &&
-           cast<ShapedType>(views[keep - 1]->getOperand(0).getType())
-                   .getRank() > 3 &&
-           isa<tensor::ExpandShapeOp>(views[keep]))
+    while (
+        keep < views.size() &&
+        cast<ShapedType>(views[keep - 1]->getOperand(0).getType()).getRank() >
+            3 &&
+        isa<tensor::ExpandShapeOp>(views[keep]))
       ++keep;
     views.resize(keep);
     site.prefix.assign(views.rbegin(), views.rend());
@@ -521,8 +523,8 @@ struct NormalisedColumns {
 Operation *findPreNormReader(ArrayRef<NormSite> sites) {
   NormalisedColumns normalised(sites);
   for (OpOperand &use : sites.front().qkv.getUses())
-    if (Operation *reader = findNormalisedReader(use, normalised.columns,
-                                                 normalised.norms))
+    if (Operation *reader =
+            findNormalisedReader(use, normalised.columns, normalised.norms))
       return reader;
   return nullptr;
 }
@@ -593,8 +595,8 @@ std::string describeSite(ArrayRef<NormSite> sites, int copiesBefore,
     return sites.size() == 2 ? std::string(" ") + names[i] : std::string();
   };
   auto width = [](const NormSite &x) { return x.numGroups() * x.groupSize; };
-  bool fullWidth = llvm::all_of(
-      sites, [](const NormSite &x) { return x.numGroups() == 1; });
+  bool fullWidth =
+      llvm::all_of(sites, [](const NormSite &x) { return x.numGroups() == 1; });
   bool sameGroup = llvm::all_of(sites, [&](const NormSite &x) {
     return x.groupSize == sites[0].groupSize;
   });
@@ -652,8 +654,8 @@ Value rebuildTokenView(RewriterBase &rewriter, Operation *view, Value source) {
   };
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(view)) {
     SmallVector<OpFoldResult> offsets, sizes, strides;
-    for (auto [d, offset, size] : llvm::enumerate(slice.getStaticOffsets(),
-                                                  slice.getStaticSizes())) {
+    for (auto [d, offset, size] :
+         llvm::enumerate(slice.getStaticOffsets(), slice.getStaticSizes())) {
       offsets.push_back(rewriter.getIndexAttr(d == 0 ? 0 : offset));
       sizes.push_back(d == 0 ? tokens() : rewriter.getIndexAttr(size));
       strides.push_back(rewriter.getIndexAttr(1));
@@ -664,9 +666,8 @@ Value rebuildTokenView(RewriterBase &rewriter, Operation *view, Value source) {
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(view)) {
     SmallVector<OpFoldResult> outputShape;
     for (int64_t d : resultType.getShape())
-      outputShape.push_back(ShapedType::isDynamic(d)
-                                ? tokens()
-                                : rewriter.getIndexAttr(d));
+      outputShape.push_back(
+          ShapedType::isDynamic(d) ? tokens() : rewriter.getIndexAttr(d));
     return tensor::ExpandShapeOp::create(rewriter, loc, resultType, source,
                                          expand.getReassociationIndices(),
                                          outputShape);
@@ -717,8 +718,8 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
     rewriter.setInsertionPointToStart(block);
   auto fused = FusedQKNormOp::create(
       rewriter, loc, TypeRange{qkv.getType()}, weights, qkv,
-      rewriter.getArrayAttr(SmallVector<Attribute>(ranges.begin(),
-                                                   ranges.end())));
+      rewriter.getArrayAttr(
+          SmallVector<Attribute>(ranges.begin(), ranges.end())));
   Value result = fused.getResult()[0];
 
   for (const NormSite &site : sites) {
@@ -727,21 +728,21 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
     Value base = result;
     if (site.insert) {
       SmallVector<OpFoldResult> offsets, sizes, strides;
-      for (auto [d, offset, size] :
-           llvm::enumerate(site.insert.getStaticOffsets(),
-                           site.insert.getStaticSizes())) {
+      for (auto [d, offset, size] : llvm::enumerate(
+               site.insert.getStaticOffsets(), site.insert.getStaticSizes())) {
         offsets.push_back(rewriter.getIndexAttr(d == 0 ? 0 : offset));
-        sizes.push_back(d != 0 ? OpFoldResult(rewriter.getIndexAttr(size))
-                        : ShapedType::isDynamic(size)
-                            ? OpFoldResult(tensor::DimOp::create(
-                                  rewriter, fused.getLoc(), result, 0)
-                                               .getResult())
-                            : OpFoldResult(rewriter.getIndexAttr(size)));
+        sizes.push_back(
+            d != 0 ? OpFoldResult(rewriter.getIndexAttr(size))
+            : ShapedType::isDynamic(size)
+                ? OpFoldResult(
+                      tensor::DimOp::create(rewriter, fused.getLoc(), result, 0)
+                          .getResult())
+                : OpFoldResult(rewriter.getIndexAttr(size)));
         strides.push_back(rewriter.getIndexAttr(1));
       }
       base = tensor::ExtractSliceOp::create(rewriter, fused.getLoc(),
-                                            site.insert.getSourceType(),
-                                            result, offsets, sizes, strides);
+                                            site.insert.getSourceType(), result,
+                                            offsets, sizes, strides);
     }
     for (auto [op, layout] : llvm::zip(site.prefix, site.prefixLayouts)) {
       if (isTokenRowReshape(op)) {
@@ -837,9 +838,8 @@ selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
     llvm::BitVector taken = normalisedColumns(sites, numColumns);
     if (taken.anyCommon(normalisedColumns(c, numColumns))) {
       const GroupRange &r = c.ranges.front();
-      missed(c.norm.getLoc(),
-             "columns from " + Twine(r.columnOffset) +
-                 " overlap another norm of the same qkv");
+      missed(c.norm.getLoc(), "columns from " + Twine(r.columnOffset) +
+                                  " overlap another norm of the same qkv");
       continue;
     }
     if (numRanges + c.ranges.size() > QK_MAX_RANGES) {
@@ -877,8 +877,8 @@ void fuseAll(Operation *root, bool report, StringRef category,
   auto missed = [&](Location loc, const Twine &reason) {
     ++stats.rejected;
     if (report)
-      remark::missed(loc, remark::RemarkOpts::name("NotFused")
-                              .category(category))
+      remark::missed(loc,
+                     remark::RemarkOpts::name("NotFused").category(category))
           << ("not fused: " + reason).str();
   };
 
@@ -952,14 +952,14 @@ int64_t rewriteTokenRowReshapes(Operation *root) {
   IRRewriter rewriter(root->getContext());
   for (tensor::ReshapeOp op : reshapes) {
     auto source = cast<RankedTensorType>(op.getSource().getType());
-    FailureOr<ReinterpretPlan> plan = planReinterpretation(
-        source, identityBufferType(source),
-        cast<RankedTensorType>(op.getResult().getType()));
+    FailureOr<ReinterpretPlan> plan =
+        planReinterpretation(source, identityBufferType(source),
+                             cast<RankedTensorType>(op.getResult().getType()));
     if (failed(plan))
       continue;
     rewriter.setInsertionPoint(op);
-    Value views =
-        materializeReinterpretation(rewriter, op.getLoc(), op.getSource(), *plan);
+    Value views = materializeReinterpretation(rewriter, op.getLoc(),
+                                              op.getSource(), *plan);
     rewriter.replaceOp(op, views);
   }
   return reshapes.size();
@@ -1001,8 +1001,7 @@ struct FuseStridedQKNormOfSlice : OpRewritePattern<RMSNormOp> {
     if (failed(site))
       return rewriter.notifyMatchFailure(norm, why.reason);
     std::vector<NormSite> sites = {*site};
-    if (findPreNormReader(sites) &&
-        site->copiesAfter + 1 > site->copiesBefore)
+    if (findPreNormReader(sites) && site->copiesAfter + 1 > site->copiesBefore)
       return rewriter.notifyMatchFailure(norm, "pre-norm columns still read");
     DominanceInfo dom(norm->getParentOp());
     fuseSites(rewriter, sites, dom, OpOrder());
@@ -1051,8 +1050,8 @@ struct MergeNestedFusedQKNorm : OpRewritePattern<FusedQKNormOp> {
     auto merged = FusedQKNormOp::create(
         rewriter, rewriter.getFusedLoc({inner.getLoc(), outer.getLoc()}),
         outer->getResultTypes(), weights, inner.getQkv(),
-        rewriter.getArrayAttr(SmallVector<Attribute>(ranges.begin(),
-                                                     ranges.end())));
+        rewriter.getArrayAttr(
+            SmallVector<Attribute>(ranges.begin(), ranges.end())));
     rewriter.replaceOp(inner, merged.getResults());
     rewriter.replaceOp(outer, merged.getResults());
     return success();

@@ -46,8 +46,7 @@ FailureOr<MemRefType> mlir::qk::bufferizedViewType(Operation *op,
     if (!memref::CollapseShapeOp::isGuaranteedCollapsible(source,
                                                           reassociation))
       return copies("it merges dimensions that are not adjacent in memory");
-    return memref::CollapseShapeOp::computeCollapsedType(source,
-                                                         reassociation);
+    return memref::CollapseShapeOp::computeCollapsedType(source, reassociation);
   }
   if (isa<tensor::ReshapeOp>(op)) {
     if (!source.getLayout().isIdentity())
@@ -63,8 +62,7 @@ FailureOr<MemRefType> mlir::qk::bufferizedViewType(Operation *op,
 FailureOr<ColumnPattern> mlir::qk::getColumnPattern(MemRefType view) {
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (view.getRank() < 1 ||
-      failed(view.getStridesAndOffset(strides, offset)) ||
+  if (view.getRank() < 1 || failed(view.getStridesAndOffset(strides, offset)) ||
       ShapedType::isDynamic(offset))
     return failure();
   ColumnPattern pattern;
@@ -77,8 +75,7 @@ FailureOr<ColumnPattern> mlir::qk::getColumnPattern(MemRefType view) {
       return failure();
     if (size == 1)
       continue;
-    if (!inner.empty() &&
-        stride == inner.back().first * inner.back().second) {
+    if (!inner.empty() && stride == inner.back().first * inner.back().second) {
       inner.back().first *= size;
       continue;
     }
@@ -88,9 +85,10 @@ FailureOr<ColumnPattern> mlir::qk::getColumnPattern(MemRefType view) {
   return pattern;
 }
 
-FailureOr<SmallVector<GroupRange>>
-mlir::qk::getNormGroups(MemRefType view, int64_t groupSize, int64_t maxRanges,
-                        std::string &why) {
+FailureOr<SmallVector<GroupRange>> mlir::qk::getNormGroups(MemRefType view,
+                                                           int64_t groupSize,
+                                                           int64_t maxRanges,
+                                                           std::string &why) {
   if (groupSize <= 0) {
     why = "the normalised dimension is empty";
     return failure();
@@ -121,8 +119,7 @@ mlir::qk::getNormGroups(MemRefType view, int64_t groupSize, int64_t maxRanges,
           " apart)";
     return failure();
   }
-  GroupRange base{pattern->offset, run.first / groupSize, groupSize,
-                  groupSize};
+  GroupRange base{pattern->offset, run.first / groupSize, groupSize, groupSize};
   if (base.numGroups == 1 && !outer.empty()) {
     auto [count, stride] = outer.pop_back_val();
     base.numGroups = count;
@@ -237,10 +234,8 @@ mlir::qk::planReinterpretation(RankedTensorType base, MemRefType baseLayout,
     auto type = RankedTensorType::get(shape, element);
     FailureOr<MemRefType> next;
     if (expand)
-      next = memref::ExpandShapeOp::computeExpandedType(layout, shape,
-                                                        reassoc);
-    else if (memref::CollapseShapeOp::isGuaranteedCollapsible(layout,
-                                                              reassoc))
+      next = memref::ExpandShapeOp::computeExpandedType(layout, shape, reassoc);
+    else if (memref::CollapseShapeOp::isGuaranteedCollapsible(layout, reassoc))
       next = memref::CollapseShapeOp::computeCollapsedType(layout, reassoc);
     if (failed(next)) {
       ++plan.copies;

@@ -61,14 +61,26 @@ namespace {
 enum class Level { Scalar, Row, Col, Full };
 
 struct NormExpr {
-  enum Kind { Input, Weight, RowSum, Const, Ext, Trunc, Add, Sub, Mul, Div,
-              Rsqrt, Other };
+  enum Kind {
+    Input,
+    Weight,
+    RowSum,
+    Const,
+    Ext,
+    Trunc,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rsqrt,
+    Other
+  };
   Kind kind;
   Type type;
   SmallVector<NormExpr *, 2> operands;
   double constant = 0.0;
-  Value leaf;                   // Input / Weight: the tensor read.
-  linalg::GenericOp reduction;  // RowSum: the reduction generic.
+  Value leaf;                  // Input / Weight: the tensor read.
+  linalg::GenericOp reduction; // RowSum: the reduction generic.
 };
 
 /// Builds the expression DAG of one root. Any unsupported construct makes
@@ -116,9 +128,8 @@ private:
                                             ArrayRef<NormExpr *> operands) {
     auto floatType = dyn_cast<FloatType>(type);
     if (!floatType || operands.empty() ||
-        llvm::any_of(operands, [](NormExpr *e) {
-          return e->kind != NormExpr::Const;
-        }))
+        llvm::any_of(operands,
+                     [](NormExpr *e) { return e->kind != NormExpr::Const; }))
       return std::nullopt;
     const llvm::fltSemantics &sem = floatType.getFloatSemantics();
     auto get = [&](unsigned i) {
@@ -159,8 +170,7 @@ private:
 
   /// Classifies how `map` (of a generic whose iteration space is at
   /// `level`) reads its operand.
-  std::optional<Level> classify(AffineMap map, Level level,
-                                unsigned numLoops) {
+  std::optional<Level> classify(AffineMap map, Level level, unsigned numLoops) {
     if (map.getNumResults() == 0)
       return Level::Scalar;
     if (map.isIdentity())
@@ -211,8 +221,8 @@ private:
         return fromTensor(expand.getSrc(), level);
     }
     if (auto generic = tensor.getDefiningOp<linalg::GenericOp>())
-      return fromGenericResult(generic, cast<OpResult>(tensor).getResultNumber(),
-                               level);
+      return fromGenericResult(generic,
+                               cast<OpResult>(tensor).getResultNumber(), level);
     switch (level) {
     case Level::Full: {
       NormExpr *e = make(NormExpr::Input, type.getElementType());
@@ -396,7 +406,8 @@ private:
         })
         // Anything else is kept as an opaque node so that the matcher can
         // name what it found instead of where it stopped.
-        .Default([&](Operation *) { return make(NormExpr::Other, v.getType()); });
+        .Default(
+            [&](Operation *) { return make(NormExpr::Other, v.getType()); });
   }
 };
 
@@ -512,7 +523,8 @@ private:
         if (!isWeightFactor(w))
           continue;
         // ext(trunc(n)) * w is the before_weight order spelled in f32.
-        if (n->kind == NormExpr::Ext && n->operands[0]->kind == NormExpr::Trunc &&
+        if (n->kind == NormExpr::Ext &&
+            n->operands[0]->kind == NormExpr::Trunc &&
             n->operands[0]->type == elementType) {
           result.rounding = RoundingMode::BeforeWeight;
           n = n->operands[0]->operands[0];
@@ -567,8 +579,9 @@ private:
     for (int i = 0; i < 2; ++i) {
       NormExpr *xf = e->operands[i], *r = e->operands[1 - i];
       if (r->kind == NormExpr::Add &&
-          llvm::any_of(r->operands,
-                       [](NormExpr *t) { return t->kind == NormExpr::Rsqrt; }) &&
+          llvm::any_of(
+              r->operands,
+              [](NormExpr *t) { return t->kind == NormExpr::Rsqrt; }) &&
           llvm::any_of(r->operands, [](NormExpr *t) { return isConst(t); }))
         return fail("epsilon is added after the rsqrt (x * (rsqrt(mean(x^2)) "
                     "+ eps)), not inside it");
@@ -637,7 +650,8 @@ private:
     if (sum->kind != NormExpr::RowSum)
       return fail("the mean is not taken over a row sum");
     NormExpr *sq = sum->operands[0];
-    if (sq->kind != NormExpr::Mul || !sameExpr(sq->operands[0], sq->operands[1]))
+    if (sq->kind != NormExpr::Mul ||
+        !sameExpr(sq->operands[0], sq->operands[1]))
       return fail("the row sum is not a sum of squares");
     return matchInput(sq->operands[0]);
   }
@@ -676,8 +690,8 @@ FailureOr<RMSNormMatch> matchRMSNormRoot(linalg::GenericOp root,
   }
   auto inputType = cast<RankedTensorType>(match->input.getType());
   if (inputType.getRank() != resultType.getRank() ||
-      failed(verifyCompatibleShape(inputType.getShape(),
-                                   resultType.getShape()))) {
+      failed(
+          verifyCompatibleShape(inputType.getShape(), resultType.getShape()))) {
     why.reason = "the input shape differs from the result shape";
     return failure();
   }
@@ -760,8 +774,9 @@ struct QKRaiseRMSNormPass
       if (failed(match)) {
         if (why.isCandidate && !feedsRaisedOrCandidate(root)) {
           ++rejected;
-          remark::missed(root.getLoc(), remark::RemarkOpts::name("NotRaised")
-                                            .category(getArgument()))
+          remark::missed(
+              root.getLoc(),
+              remark::RemarkOpts::name("NotRaised").category(getArgument()))
               << ("not raised to qk.rms_norm: " + why.reason);
         }
         continue;
@@ -771,8 +786,8 @@ struct QKRaiseRMSNormPass
       SmallVector<Operation *> producers = operandProducers(root);
       RMSNormOp norm = raiseRoot(rewriter, root, *match);
       ++raised;
-      remark::passed(norm.getLoc(), remark::RemarkOpts::name("Raised")
-                                        .category(getArgument()))
+      remark::passed(norm.getLoc(),
+                     remark::RemarkOpts::name("Raised").category(getArgument()))
           << ("raised RMSNorm to qk.rms_norm: " + describe(norm));
       eraseDeadOps(rewriter, producers, &erased);
     }

@@ -60,12 +60,10 @@ bool NormRangeAttr::overlaps(NormRangeAttr other) const {
   return ::qk::rangesOverlap(strided(*this), strided(other));
 }
 
-LogicalResult
-NormRangeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                      int64_t columnOffset, int64_t numGroups,
-                      int64_t groupSize, llvm::APFloat epsilon, int64_t weight,
-                      llvm::APFloat weightOffset, RoundingMode rounding,
-                      int64_t groupStride) {
+LogicalResult NormRangeAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, int64_t columnOffset,
+    int64_t numGroups, int64_t groupSize, llvm::APFloat epsilon, int64_t weight,
+    llvm::APFloat weightOffset, RoundingMode rounding, int64_t groupStride) {
   if (columnOffset < 0)
     return emitError() << "column_offset must be non-negative, got "
                        << columnOffset;
