@@ -168,6 +168,16 @@ private:
     return failure();
   }
 
+  /// The indexing map of `operand`: LinalgOp::getMatchingIndexingMap
+  /// rebuilds the whole map array on every call, which dominated matching.
+  AffineMap indexingMap(linalg::GenericOp generic, OpOperand *operand) {
+    auto [it, inserted] = maps.try_emplace(generic.getOperation());
+    if (inserted)
+      it->second = generic.getIndexingMapsArray();
+    return it->second[operand->getOperandNumber()];
+  }
+  DenseMap<Operation *, SmallVector<AffineMap>> maps;
+
   /// Classifies how `map` (of a generic whose iteration space is at
   /// `level`) reads its operand.
   std::optional<Level> classify(AffineMap map, Level level, unsigned numLoops) {
@@ -254,7 +264,7 @@ private:
       return fromReduction(generic, resultNumber);
     }
     OpOperand *init = generic.getDpsInitOperand(resultNumber);
-    if (!generic.getMatchingIndexingMap(init).isIdentity())
+    if (!indexingMap(generic, init).isIdentity())
       return fail("a generic writes its result through a non-identity map");
     if (level == Level::Full && numLoops != rank)
       return fail("an elementwise generic has another rank than the norm");
@@ -273,7 +283,7 @@ private:
       return fail("the reduction has several results");
     OpOperand *init = generic.getDpsInitOperand(resultNumber);
     std::optional<Level> outLevel =
-        classify(generic.getMatchingIndexingMap(init), Level::Full, rank);
+        classify(indexingMap(generic, init), Level::Full, rank);
     if (outLevel != Level::Row)
       return fail("the reduction does not keep one value per row");
     // The accumulator starts at 0.
@@ -331,8 +341,7 @@ private:
       if (generic.isDpsInit(operand))
         return fail("an elementwise generic reads its init");
       std::optional<Level> read =
-          classify(generic.getMatchingIndexingMap(operand), level,
-                   generic.getNumLoops());
+          classify(indexingMap(generic, operand), level, generic.getNumLoops());
       if (!read)
         return fail("an operand is read through an unsupported indexing map");
       return fromTensor(operand->get(), *read);
