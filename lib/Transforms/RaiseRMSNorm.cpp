@@ -636,9 +636,10 @@ private:
       double eps;
       if (!isConst(add->operands[1 - i], &eps))
         continue;
-      if (!std::isfinite(eps) || eps < 0)
-        return fail("epsilon is negative or not finite");
+      // qk.rms_norm carries epsilon as f32: it must be finite there too.
       result.epsilon = static_cast<float>(eps);
+      if (!std::isfinite(result.epsilon) || eps < 0)
+        return fail("epsilon is negative or not a finite f32");
       return matchMean(add->operands[i]);
     }
     return fail("rsqrt is not applied to mean + a constant epsilon");

@@ -307,3 +307,19 @@ func.func @dynamic_weight_3d_heads(%qkv: tensor<?x8x16xf16>, %wq: tensor<?xf16>,
   %kn = qk.rms_norm ins(%k2 : tensor<?x16xf16>) weight(%wk : tensor<?xf16>) outs(%ek : tensor<?x16xf16>) epsilon(1.0e-06) -> tensor<?x16xf16>
   return %qn, %kn, %v : tensor<?x16xf16>, tensor<?x16xf16>, tensor<?x2x16xf16>
 }
+
+// -----
+
+// epsilon -0.0 (an f32 0x80000000 constant in the graph): it adds like +0.0;
+// the fused op's #qk.range accepts it as qk.rms_norm does (the fused op did
+// not verify).
+// CHECK-LABEL: func.func @negative_zero_epsilon(
+// CHECK: qk.fused_qk_norm
+// CHECK-SAME: epsilon = -0.000000e+00
+func.func @negative_zero_epsilon(%qkv: tensor<8x128xf32>) -> tensor<8x4x16xf32> {
+  %q = tensor.extract_slice %qkv[0, 0] [8, 64] [1, 1] : tensor<8x128xf32> to tensor<8x64xf32>
+  %q3 = tensor.expand_shape %q [[0], [1, 2]] output_shape [8, 4, 16] : tensor<8x64xf32> into tensor<8x4x16xf32>
+  %e = tensor.empty() : tensor<8x4x16xf32>
+  %n = qk.rms_norm ins(%q3 : tensor<8x4x16xf32>) outs(%e : tensor<8x4x16xf32>) epsilon(-0.0) -> tensor<8x4x16xf32>
+  return %n : tensor<8x4x16xf32>
+}

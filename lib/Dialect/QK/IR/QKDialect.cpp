@@ -75,7 +75,8 @@ LogicalResult NormRangeAttr::verify(
     return emitError() << "group_stride must be 0 (packed) or at least "
                           "group_size "
                        << groupSize << ", got " << groupStride;
-  if (epsilon.isNegative() || !epsilon.isFinite())
+  // -0.0 adds like +0.0 (qk.rms_norm accepts it too).
+  if ((epsilon.isNegative() && !epsilon.isZero()) || !epsilon.isFinite())
     return emitError() << "epsilon must be finite and non-negative";
   if (!weightOffset.isFinite())
     return emitError() << "weight_offset must be finite";
