@@ -124,7 +124,8 @@ Variant teamVariant(std::string name, int64_t waves = 64) {
   return {name, [waves](Problem &pb, __nv_bfloat16 *b, cudaStream_t s) {
             auto p = paramsFor<CompactParams>(pb, b);
             auto kernel =
-                teamKernel<__nv_bfloat16, 8, 16, 1, R, BLOCK, CompactParams>;
+                teamKernel<__nv_bfloat16, 8, 16, 1, R, BLOCK, false,
+                           CompactParams>;
             static int perSm = 0;
             if (!perSm)
               CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel,

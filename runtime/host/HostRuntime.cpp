@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qk/Runtime/Epilogue.h"
 #include "qk/Runtime/QKNormRuntime.h"
 
 #include "../common/Validate.h"
@@ -121,17 +122,21 @@ void normalizeGroup(qk_dtype_t dtype, const qk_norm_range_t &rg, const void *in,
   }
   float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
               ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-  float ms = sum / float(rg.group_size);
-  float inv = 1.0f / std::sqrt(ms + rg.epsilon);
+  namespace ep = qk::runtime::epilogue;
+  const float inv = ep::inverseRms(sum / float(rg.group_size), rg.epsilon,
+                                   [](float v) { return 1.0f / std::sqrt(v); });
+  const bool roundBefore = rg.rounding == QK_ROUNDING_BEFORE_WEIGHT;
+  auto round = [dtype](float v) { return roundTo(dtype, v); };
   // Every x[i] is read before y[i] is written and nothing reads it again,
   // so in == out needs no buffer.
   for (int64_t i = 0; i < rg.group_size; ++i) {
-    float n = load(dtype, in, inBase + i) * inv;
-    float w = rg.weight ? rg.weight_offset + load(rg.weight_dtype, rg.weight, i)
+    const float w = rg.weight
+                        ? ep::weightFactor(rg.weight_offset,
+                                           load(rg.weight_dtype, rg.weight, i))
                         : 1.0f;
-    if (rg.rounding == QK_ROUNDING_BEFORE_WEIGHT)
-      n = roundTo(dtype, n);
-    store(dtype, out, outBase + i, n * w);
+    store(
+        dtype, out, outBase + i,
+        ep::normalize(load(dtype, in, inBase + i), inv, w, roundBefore, round));
   }
 }
 

@@ -575,6 +575,35 @@ inline std::vector<Case> buildCases(const MatrixOptions &o) {
         add(c);
         c.outMisalign = 0;
         c.inPlace = true;
+        // Shifted rows: an aligned buffer whose token stride is not a
+        // multiple of 16 bytes (row width + 3: every row starts at another
+        // offset), in place.
+        c.ranges = qkRanges(hq, hkv, dim, dim);
+        c.ranges[0].weight = c.ranges[1].weight = WeightKind::Act;
+        c.inStride = width + 3;
+        c.name = "shifted stride in place" + sfx;
+        add(c);
+        // Out of place, misaligned alike (same offset past 16 bytes, token
+        // strides equal modulo a vector), f32 weights, (1 + w).
+        c.inPlace = false;
+        c.inMisalign = c.outMisalign = 5;
+        c.outStride = width + 3 + 16;
+        for (auto &r : c.ranges) {
+          r.weight = WeightKind::F32;
+          r.weightOffset = 1.0f;
+        }
+        c.name = "shifted out-of-place congruent" + sfx;
+        add(c);
+        c.inMisalign = c.outMisalign = 0;
+        c.inPlace = true;
+        // A group size that is no multiple of a vector, at an aligned stride
+        // (shifted path: no lead, a tail on every row).
+        c.ranges = qkRanges(hq, hkv, dim - 4, dim);
+        c.ranges[0].weight = c.ranges[1].weight = WeightKind::Act;
+        c.ranges[1].rounding = QK_ROUNDING_BEFORE_WEIGHT;
+        c.inStride = width;
+        c.name = "group size D-4 (tail)" + sfx;
+        add(c);
       }
 
     // Full-width groups (OLMo2): one group per range, q and k of different
@@ -627,6 +656,11 @@ inline std::vector<Case> buildCases(const MatrixOptions &o) {
         if (m.gemma)
           c.ranges[0].weightOffset = c.ranges[1].weightOffset = 1.0f;
         c.name = m.name;
+        add(c);
+        // The same heads in a buffer whose token stride is 3 elements
+        // longer: every row shifted (the shifted team kernel).
+        c.inStride += 3;
+        c.name = std::string(m.name) + " shifted stride";
         add(c);
       }
       Case c;
