@@ -14,7 +14,7 @@ Per fixture, four qk-opt runs (no python packages needed, only qk-opt):
   4. 2 followed by the same bufferization                   -> memref.copy / memref.alloc (after)
 
 Counts come from the printed IR, so they do not depend on the remark text; the remarks give the
-reasons. "expected" is the zoo's number of QK-norm sites that a correct raise finds in that dtype
+reasons (read with python/qk/remarks.py, the package's YAML remark reader: standard library only). "expected" is the zoo's number of QK-norm sites that a correct raise finds in that dtype
 (0 for the negative fixture: torch.nn.RMSNorm in bf16 computes in bf16), over the q/k ranges of
 the fused projection that a correct fusion covers. A cell reads `err` when qk-opt failed; the
 first line of its message is listed under the table.
@@ -29,6 +29,8 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "python"))
+from qk.remarks import parse_yaml, read_yaml  # noqa: E402  (the checkout's reader, no qk-opt run)
 FIXTURES = os.path.join(REPO, "test", "Inputs", "torch-mlir")
 BUFFERIZE = "--one-shot-bufferize=bufferize-function-boundaries"
 RAISE = "--qk-raise-rms-norm"
@@ -67,19 +69,8 @@ def fused_ranges(ir):
 
 
 def parse_remarks(yaml_text):
-    """Minimal reader of MLIR's YAML remarks: [(kind, pass, name, message)]."""
-    out = []
-    for doc in re.split(r"^--- ", yaml_text, flags=re.M)[1:]:
-        kind = doc.split(None, 1)[0].lstrip("!")
-        pss = re.search(r"^Pass:\s+'?(.*?)'?\s*$", doc, re.M)
-        name = re.search(r"^Name:\s+(\S+)", doc, re.M)
-        msg = re.search(r"Remark:\s+(?:'((?:[^']|'')*)'|\"((?:[^\"\\]|\\.)*)\"|(.*))", doc, re.S)
-        text = ""
-        if msg:
-            text = next(g for g in msg.groups() if g is not None)
-            text = re.sub(r"\s*\n\s*", " ", text).replace("''", "'").strip()
-        out.append((kind, pss.group(1) if pss else "", name.group(1) if name else "", text))
-    return out
+    """MLIR's YAML remarks (qk.remarks.parse_yaml): [(kind, pass, name, message)]."""
+    return [(r.kind, r.category, r.name, r.message) for r in parse_yaml(yaml_text)]
 
 
 class Run:
@@ -96,9 +87,8 @@ class Run:
                 self.error = next((l for l in lines if "error" in l), lines[0] if lines else f"exit {r.returncode}")
                 return
             self.ir = r.stdout
-            if remarks and os.path.exists(yaml_path):
-                with open(yaml_path) as f:
-                    self.remarks = parse_remarks(f.read())
+            if remarks:
+                self.remarks = read_yaml(yaml_path)
 
 
 def analyse(qk_opt, path):
@@ -189,9 +179,10 @@ def main():
             notes.append(f"- {name}: qk-opt failed ({e})")
         if args.reasons:
             missed = {}
-            for kind, pss, _, msg in r["remarks"]:
-                if kind == "Missed":
-                    missed[(pss, msg)] = missed.get((pss, msg), 0) + 1
+            for rem in r["remarks"]:
+                if rem.kind == "Missed":
+                    key = (rem.category, rem.message)
+                    missed[key] = missed.get(key, 0) + 1
             for (pss, msg), n in sorted(missed.items()):
                 notes.append(f"- {name}: {n}x [{pss}] {msg}")
     print(f"\nTotals: raised {totals['raised']} of {totals['expected']} expected sites; "

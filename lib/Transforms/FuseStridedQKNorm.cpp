@@ -51,6 +51,8 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <functional>
+
 namespace mlir::qk {
 #define GEN_PASS_DEF_QKFUSESTRIDEDQKNORM
 #include "qk/Transforms/Passes.h.inc"
@@ -117,10 +119,69 @@ struct NormSite {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Remark arguments
+//===----------------------------------------------------------------------===//
+
+/// Figures of a remark (key, value), emitted as structured arguments next to
+/// the message: MLIR's YAML remark output carries them as `Args`, so that
+/// tools read them instead of the message text.
+using RemarkFigures = SmallVector<std::pair<StringRef, std::string>, 2>;
+
+/// `loc` as structured arguments, where MLIR's YAML remark output cannot
+/// carry it (it keeps a plain file:line:col location only; the call-site and
+/// fused locations of torch-mlir's IR become "<unknown file>"): `loc` is the
+/// location a diagnostic shows (the first file:line:col inside), and
+/// `called_from_<i>` the callers of a call-site location, innermost first,
+/// like the "called from" notes of a diagnostic. Nothing for a plain
+/// file:line:col location (YAML's DebugLoc). Same as in RaiseRMSNorm.cpp.
+void appendLocation(remark::detail::InFlightRemark &r, Location loc) {
+  if (!r || isa<FileLineColLoc>(loc))
+    return;
+  auto text = [](FileLineColLoc l) {
+    return llvm::formatv("{0}:{1}:{2}", l.getFilename().getValue(), l.getLine(),
+                         l.getColumn())
+        .str();
+  };
+  if (auto shown = LocationAttr(loc).findInstanceOf<FileLineColLoc>())
+    r << remark::metric("loc", text(shown));
+  std::function<CallSiteLoc(Location)> callSite = [&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l))
+      return callSite(name.getChildLoc());
+    if (auto call = dyn_cast<CallSiteLoc>(l))
+      return call;
+    if (auto fused = dyn_cast<FusedLoc>(l))
+      for (Location sub : fused.getLocations())
+        if (CallSiteLoc call = callSite(sub))
+          return call;
+    return CallSiteLoc();
+  };
+  int depth = 0;
+  for (CallSiteLoc call = callSite(loc); call;
+       call = callSite(call.getCaller())) {
+    auto caller =
+        LocationAttr(call.getCaller()).findInstanceOf<FileLineColLoc>();
+    if (!caller)
+      continue;
+    std::string key = "called_from_" + std::to_string(++depth);
+    r << remark::metric(key, text(caller));
+  }
+}
+
+void appendFigures(remark::detail::InFlightRemark &r,
+                   const RemarkFigures &figures) {
+  for (const auto &[key, value] : figures)
+    r << remark::metric(key, value);
+}
+
 /// Why a norm is not fused. `isCandidate` is false for norms that do not
 /// read a slice at all (nothing to report).
 struct SiteFailure {
   std::string reason;
+  /// A stable identifier of the reason and its figures: the structured
+  /// arguments of the NotFused remark.
+  StringRef code;
+  RemarkFigures figures;
   bool isCandidate = true;
 };
 
@@ -130,6 +191,8 @@ std::string typeString(Type type) {
   os << type;
   return s;
 }
+
+std::string opName(Operation *op) { return op->getName().getStringRef().str(); }
 
 /// The value an explicit copy (`.contiguous()`) copies, or null.
 Value copiedValue(Operation *op) {
@@ -246,8 +309,11 @@ bool keepsTokenDim(Operation *op) {
 }
 
 FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
-  auto fail = [&](const Twine &reason) -> FailureOr<NormSite> {
+  auto fail = [&](StringRef code, const Twine &reason,
+                  RemarkFigures figures = {}) -> FailureOr<NormSite> {
     why.reason = reason.str();
+    why.code = code;
+    why.figures = std::move(figures);
     return failure();
   };
   NormSite site;
@@ -304,38 +370,46 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
 
   auto qkvType = dyn_cast<RankedTensorType>(site.qkv.getType());
   if (!qkvType)
-    return fail("qkv is not a ranked tensor");
+    return fail("unranked-qkv", "qkv is not a ranked tensor");
   Type elementType = qkvType.getElementType();
   if (!isSupportedElementType(elementType))
-    return fail("unsupported element type " + typeString(elementType) +
-                " (bf16, f16 or f32)");
+    return fail("unsupported-element-type",
+                "unsupported element type " + typeString(elementType) +
+                    " (bf16, f16 or f32)",
+                {{"element_type", typeString(elementType)}});
   int64_t rank = qkvType.getRank();
   if (rank != 2 && rank != 3)
-    return fail("qkv of rank " + Twine(rank) +
-                " (expected [T, C] or [T, H, D])");
+    return fail("unsupported-qkv-rank",
+                "qkv of rank " + Twine(rank) +
+                    " (expected [T, C] or [T, H, D])",
+                {{"rank", std::to_string(rank)}});
   if (llvm::any_of(qkvType.getShape().drop_front(), ShapedType::isDynamic))
-    return fail("qkv has dynamic columns");
+    return fail("dynamic-columns", "qkv has dynamic columns");
 
   // The layout of every view, from qkv's identity layout.
   MemRefType layout = identityBufferType(qkvType);
   for (Operation *op : site.prefix) {
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
       if (!slice.hasUnitStride())
-        return fail("the slice of qkv has a non-unit stride");
+        return fail("non-unit-stride",
+                    "the slice of qkv has a non-unit stride");
       if (!coversAllRows(slice))
-        return fail("the slice does not cover every token row");
+        return fail("partial-rows", "the slice does not cover every token row");
       for (int64_t d = 1; d < slice.getSourceType().getRank(); ++d)
         if (ShapedType::isDynamic(slice.getStaticOffsets()[d]) ||
             ShapedType::isDynamic(slice.getStaticSizes()[d]))
-          return fail("the slice has a dynamic column offset or size");
+          return fail("dynamic-slice",
+                      "the slice has a dynamic column offset or size");
     }
     std::string whyCopy;
     FailureOr<MemRefType> next = isTokenRowReshape(op)
                                      ? getViewLayout(op, layout)
                                      : bufferizedViewType(op, layout, &whyCopy);
     if (failed(next))
-      return fail("'" + op->getName().getStringRef() +
-                  "' of qkv is not a view: " + whyCopy);
+      return fail("not-a-view",
+                  "'" + op->getName().getStringRef() +
+                      "' of qkv is not a view: " + whyCopy,
+                  {{"op", opName(op)}});
     site.prefixLayouts.push_back(layout);
     layout = *next;
   }
@@ -346,7 +420,8 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
                      ShapedType::isDynamic) ||
         llvm::any_of(site.insert.getStaticSizes().drop_front(),
                      ShapedType::isDynamic))
-      return fail("the values are inserted into qkv with strides or dynamic "
+      return fail("strided-insert",
+                  "the values are inserted into qkv with strides or dynamic "
                   "columns");
     layout = memref::SubViewOp::inferRankReducedResultType(
         site.insert.getSourceType().getShape(), layout,
@@ -372,23 +447,27 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
   auto inputType = cast<RankedTensorType>(norm.getInput().getType());
   site.groupSize = inputType.getShape().back();
   if (ShapedType::isDynamic(site.groupSize))
-    return fail("the normalised dimension is dynamic");
+    return fail("dynamic-row-size", "the normalised dimension is dynamic");
   if (site.groupSize <= 0)
-    return fail("the normalised dimension is empty");
+    return fail("empty-row", "the normalised dimension is empty");
   std::string reason;
   FailureOr<SmallVector<GroupRange>> ranges =
       getNormGroups(site.baseLayout, site.groupSize, QK_MAX_RANGES, reason);
   if (failed(ranges))
-    return fail(reason);
+    return fail("column-pattern", reason,
+                {{"group_size", std::to_string(site.groupSize)}});
   site.ranges = std::move(*ranges);
   if (rank == 3) {
     int64_t headDim = qkvType.getDimSize(2);
     for (const GroupRange &r : site.ranges)
       if (r.columnOffset % headDim || r.groupSize % headDim ||
           r.groupStride % headDim)
-        return fail("groups of " + Twine(site.groupSize) +
-                    " elements split the heads of a [T, H, D] qkv (D = " +
-                    Twine(headDim) + ")");
+        return fail("groups-split-heads",
+                    "groups of " + Twine(site.groupSize) +
+                        " elements split the heads of a [T, H, D] qkv (D = " +
+                        Twine(headDim) + ")",
+                    {{"group_size", std::to_string(site.groupSize)},
+                     {"head_dim", std::to_string(headDim)}});
   }
 
   // The reads of the result, through reinterpreting views.
@@ -424,10 +503,14 @@ FailureOr<NormSite> matchNormSite(RMSNormOp norm, SiteFailure &why) {
     site.reads.push_back(std::move(read));
   }
   if (site.copiesAfter > site.copiesBefore)
-    return fail("'" + site.copyingReader->getName().getStringRef() +
-                "' reads the normalised values in a shape that is not a view "
-                "of their columns in qkv, so bufferization would copy them "
-                "there; unfused, the norm writes a fresh buffer");
+    return fail("result-read-copies",
+                "'" + site.copyingReader->getName().getStringRef() +
+                    "' reads the normalised values in a shape that is not a "
+                    "view of their columns in qkv, so bufferization would "
+                    "copy them there; unfused, the norm writes a fresh buffer",
+                {{"reader", opName(site.copyingReader)},
+                 {"copies_before", std::to_string(site.copiesBefore)},
+                 {"copies_after", std::to_string(site.copiesAfter)}});
   return site;
 }
 
@@ -637,6 +720,82 @@ std::string describeSite(ArrayRef<NormSite> sites, int copiesBefore,
   return s;
 }
 
+/// The distance of strided heads ("q heads 64 apart" in describeSite).
+std::optional<int64_t> headStride(const NormSite &site) {
+  if (site.isStrided())
+    for (const GroupRange &r : site.ranges)
+      if (r.groupStride != r.groupSize)
+        return r.groupStride;
+  return std::nullopt;
+}
+
+/// The figures of describeSite(), as structured remark arguments: totals
+/// (`norms`, `groups`, `columns`, `ranges`), per norm with the q / k names of
+/// a two-norm site (`q_groups`, `k_group_size`, `q_group_stride`...), and
+/// what bufferization does (`bufferization`: in_place, copy_removed,
+/// copies_result or copies_qkv, `reader`, `copies_before`, `copies_after`).
+RemarkFigures siteFigures(ArrayRef<NormSite> sites, int copiesBefore,
+                          int copiesAfter, Operation *copyingReader,
+                          Operation *preNormReader) {
+  RemarkFigures f;
+  auto add = [&](StringRef key, int64_t value) {
+    f.push_back({key, std::to_string(value)});
+  };
+  int64_t groups = 0, columns = 0, ranges = 0;
+  for (const NormSite &s : sites) {
+    groups += s.numGroups();
+    columns += s.numGroups() * s.groupSize;
+    ranges += s.ranges.size();
+  }
+  add("norms", sites.size());
+  add("groups", groups);
+  add("columns", columns);
+  add("ranges", ranges);
+  bool sameGroup = llvm::all_of(sites, [&](const NormSite &x) {
+    return x.groupSize == sites[0].groupSize;
+  });
+  if (sameGroup)
+    add("group_size", sites[0].groupSize);
+  bool fullWidth =
+      llvm::all_of(sites, [](const NormSite &x) { return x.numGroups() == 1; });
+  f.push_back({"full_width", fullWidth ? "true" : "false"});
+  if (sites.size() == 2) {
+    static const StringRef keys[2][4] = {
+        {"q_groups", "q_group_size", "q_columns", "q_group_stride"},
+        {"k_groups", "k_group_size", "k_columns", "k_group_stride"}};
+    for (auto [i, site] : llvm::enumerate(sites)) {
+      add(keys[i][0], site.numGroups());
+      add(keys[i][1], site.groupSize);
+      add(keys[i][2], site.numGroups() * site.groupSize);
+      if (std::optional<int64_t> stride = headStride(site))
+        add(keys[i][3], *stride);
+    }
+  } else {
+    for (const NormSite &site : sites)
+      if (std::optional<int64_t> stride = headStride(site)) {
+        add("group_stride", *stride);
+        break;
+      }
+  }
+  StringRef bufferization = "in_place";
+  Operation *reader = nullptr;
+  if (preNormReader) {
+    bufferization = "copies_qkv";
+    reader = preNormReader;
+  } else if (copiesAfter > 0) {
+    bufferization = "copies_result";
+    reader = copyingReader;
+  } else if (copiesBefore > 0) {
+    bufferization = "copy_removed";
+  }
+  f.push_back({"bufferization", bufferization.str()});
+  if (reader)
+    f.push_back({"reader", opName(reader)});
+  add("copies_before", copiesBefore);
+  add("copies_after", copiesAfter);
+  return f;
+}
+
 /// `view` (a slice or reshape that keeps the token dim) applied to `source`
 /// at the insertion point: its token count is read from `source`, because
 /// the size operands of the original may be defined later.
@@ -822,9 +981,10 @@ struct FuseStats {
 
 /// Chooses, among the legal norms of one qkv in one block, those that fuse
 /// together: disjoint ranges, at most QK_MAX_RANGES, weights visible.
-std::vector<NormSite>
-selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
-            function_ref<void(Location, const Twine &)> missed) {
+std::vector<NormSite> selectSites(
+    MutableArrayRef<NormSite> candidates, const OpOrder &order,
+    function_ref<void(Location, StringRef, const Twine &, RemarkFigures)>
+        missed) {
   llvm::sort(candidates, [](const NormSite &a, const NormSite &b) {
     return a.ranges.front().columnOffset < b.ranges.front().columnOffset;
   });
@@ -838,13 +998,17 @@ selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
     llvm::BitVector taken = normalisedColumns(sites, numColumns);
     if (taken.anyCommon(normalisedColumns(c, numColumns))) {
       const GroupRange &r = c.ranges.front();
-      missed(c.norm.getLoc(), "columns from " + Twine(r.columnOffset) +
-                                  " overlap another norm of the same qkv");
+      missed(c.norm.getLoc(), "overlapping-columns",
+             "columns from " + Twine(r.columnOffset) +
+                 " overlap another norm of the same qkv",
+             {{"column_offset", std::to_string(r.columnOffset)}});
       continue;
     }
     if (numRanges + c.ranges.size() > QK_MAX_RANGES) {
-      missed(c.norm.getLoc(), "more than " + Twine(QK_MAX_RANGES) +
-                                  " column ranges for one qkv");
+      missed(c.norm.getLoc(), "too-many-ranges",
+             "more than " + Twine(QK_MAX_RANGES) + " column ranges for one qkv",
+             {{"ranges", std::to_string(numRanges + c.ranges.size())},
+              {"max_ranges", std::to_string(QK_MAX_RANGES)}});
       continue;
     }
     numRanges += c.ranges.size();
@@ -861,8 +1025,10 @@ selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
     Operation *def = w ? w.getDefiningOp() : nullptr;
     Operation *inBlock = def ? block->findAncestorOpInBlock(*def) : nullptr;
     if (inBlock && !order.isBefore(inBlock, firstNorm)) {
-      missed(s.norm.getLoc(), "the weight is defined after the first norm "
-                              "of the attention block");
+      missed(s.norm.getLoc(), "weight-defined-late",
+             "the weight is defined after the first norm of the attention "
+             "block",
+             {});
       continue;
     }
     placeable.push_back(s);
@@ -874,12 +1040,16 @@ selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
 /// site and per rejected candidate.
 void fuseAll(Operation *root, bool report, StringRef category,
              FuseStats &stats) {
-  auto missed = [&](Location loc, const Twine &reason) {
+  auto missed = [&](Location loc, StringRef code, const Twine &reason,
+                    RemarkFigures figures) {
     ++stats.rejected;
-    if (report)
-      remark::missed(loc,
-                     remark::RemarkOpts::name("NotFused").category(category))
-          << ("not fused: " + reason).str();
+    if (!report)
+      return;
+    auto r = remark::missed(
+        loc, remark::RemarkOpts::name("NotFused").category(category));
+    r << ("not fused: " + reason).str() << remark::metric("reason", code);
+    appendFigures(r, figures);
+    appendLocation(r, loc);
   };
 
   // Group the candidates by (qkv, block), in program order.
@@ -890,7 +1060,7 @@ void fuseAll(Operation *root, bool report, StringRef category,
     if (succeeded(site))
       groups[{site->qkv, norm->getBlock()}].push_back(std::move(*site));
     else if (why.isCandidate)
-      missed(norm.getLoc(), why.reason);
+      missed(norm.getLoc(), why.code, why.reason, std::move(why.figures));
   });
 
   IRRewriter rewriter(root->getContext());
@@ -914,11 +1084,14 @@ void fuseAll(Operation *root, bool report, StringRef category,
     if (Operation *reader = findPreNormReader(sites)) {
       if (copiesAfter + 1 > copiesBefore) {
         for (const NormSite &s : sites)
-          missed(s.norm.getLoc(),
+          missed(s.norm.getLoc(), "pre-norm-reader",
                  "'" + reader->getName().getStringRef() +
                      "' still reads the pre-norm q/k columns of qkv; "
                      "normalising in place would make bufferization copy "
-                     "qkv");
+                     "qkv",
+                 {{"reader", opName(reader)},
+                  {"copies_before", std::to_string(copiesBefore)},
+                  {"copies_after", std::to_string(copiesAfter + 1)}});
         continue;
       }
       ++copiesAfter;
@@ -927,13 +1100,18 @@ void fuseAll(Operation *root, bool report, StringRef category,
     }
     std::string description = describeSite(sites, copiesBefore, copiesAfter,
                                            copyingReader, preNormReader);
+    RemarkFigures figures = siteFigures(sites, copiesBefore, copiesAfter,
+                                        copyingReader, preNormReader);
     FusedQKNormOp fused = fuseSites(rewriter, sites, dom, order);
     ++stats.fusedSites;
     stats.fusedNorms += sites.size();
-    if (report)
-      remark::passed(fused.getLoc(),
-                     remark::RemarkOpts::name("Fused").category(category))
-          << description;
+    if (report) {
+      auto r = remark::passed(
+          fused.getLoc(), remark::RemarkOpts::name("Fused").category(category));
+      r << description;
+      appendFigures(r, figures);
+      appendLocation(r, fused.getLoc());
+    }
   }
 }
 
@@ -986,7 +1164,11 @@ struct QKFuseStridedQKNormPass
                            "with a copy kept",
                            stats.fusedSites, stats.fusedNorms, stats.rejected,
                            stats.copiesKept)
-                 .str();
+                 .str()
+          << remark::metric("sites_fused", stats.fusedSites)
+          << remark::metric("norms_fused", stats.fusedNorms)
+          << remark::metric("rejected", stats.rejected)
+          << remark::metric("copies_kept", stats.copiesKept);
   }
 };
 

@@ -42,6 +42,7 @@
 
 #include <cmath>
 #include <deque>
+#include <functional>
 
 namespace mlir::qk {
 #define GEN_PASS_DEF_QKRAISERMSNORM
@@ -52,6 +53,76 @@ using namespace mlir;
 using namespace mlir::qk;
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// Remark arguments
+//===----------------------------------------------------------------------===//
+
+/// Figures of a remark (key, value), emitted as structured arguments next to
+/// the message: MLIR's YAML remark output carries them as `Args`, so that
+/// tools read them instead of the message text.
+using RemarkFigures = SmallVector<std::pair<StringRef, std::string>, 2>;
+
+std::string typeString(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
+}
+
+/// A floating-point figure as the messages print it (%e).
+std::string numberString(double value) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << value;
+  return s;
+}
+
+/// `loc` as structured arguments, where MLIR's YAML remark output cannot
+/// carry it (it keeps a plain file:line:col location only; the call-site and
+/// fused locations of torch-mlir's IR become "<unknown file>"): `loc` is the
+/// location a diagnostic shows (the first file:line:col inside), and
+/// `called_from_<i>` the callers of a call-site location, innermost first,
+/// like the "called from" notes of a diagnostic. Nothing for a plain
+/// file:line:col location (YAML's DebugLoc). Same as in FuseStridedQKNorm.cpp.
+void appendLocation(remark::detail::InFlightRemark &r, Location loc) {
+  if (!r || isa<FileLineColLoc>(loc))
+    return;
+  auto text = [](FileLineColLoc l) {
+    return llvm::formatv("{0}:{1}:{2}", l.getFilename().getValue(), l.getLine(),
+                         l.getColumn())
+        .str();
+  };
+  if (auto shown = LocationAttr(loc).findInstanceOf<FileLineColLoc>())
+    r << remark::metric("loc", text(shown));
+  std::function<CallSiteLoc(Location)> callSite = [&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l))
+      return callSite(name.getChildLoc());
+    if (auto call = dyn_cast<CallSiteLoc>(l))
+      return call;
+    if (auto fused = dyn_cast<FusedLoc>(l))
+      for (Location sub : fused.getLocations())
+        if (CallSiteLoc call = callSite(sub))
+          return call;
+    return CallSiteLoc();
+  };
+  int depth = 0;
+  for (CallSiteLoc call = callSite(loc); call;
+       call = callSite(call.getCaller())) {
+    auto caller =
+        LocationAttr(call.getCaller()).findInstanceOf<FileLineColLoc>();
+    if (!caller)
+      continue;
+    std::string key = "called_from_" + std::to_string(++depth);
+    r << remark::metric(key, text(caller));
+  }
+}
+
+void appendFigures(remark::detail::InFlightRemark &r,
+                   const RemarkFigures &figures) {
+  for (const auto &[key, value] : figures)
+    r << remark::metric(key, value);
+}
 
 //===----------------------------------------------------------------------===//
 // Symbolic evaluation of the generics
@@ -98,6 +169,8 @@ public:
     return sawReductionGeneric && (sawRsqrt || sawSquare);
   }
   std::string reason;
+  /// A stable identifier of the reason (the `reason` argument of the remark).
+  StringRef code;
 
 private:
   int64_t rank;
@@ -162,9 +235,11 @@ private:
     r.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
     return r.convertToDouble();
   }
-  FailureOr<NormExpr *> fail(const Twine &why) {
-    if (reason.empty())
-      reason = why.str();
+  FailureOr<NormExpr *> fail(StringRef why, const Twine &text) {
+    if (reason.empty()) {
+      reason = text.str();
+      code = why;
+    }
     return failure();
   }
 
@@ -215,13 +290,14 @@ private:
   FailureOr<NormExpr *> fromTensor(Value tensor, Level level) {
     auto type = dyn_cast<RankedTensorType>(tensor.getType());
     if (!type)
-      return fail("operand is not a ranked tensor");
+      return fail("unranked-operand", "operand is not a ranked tensor");
     if (level == Level::Scalar) {
       DenseFPElementsAttr dense;
       if (matchPattern(tensor, m_Constant(&dense)) && dense.isSplat())
         return makeConst(type.getElementType(),
                          dense.getSplatValue<APFloat>().convertToDouble());
-      return fail("a 0-d tensor operand is not a constant");
+      return fail("non-constant-scalar",
+                  "a 0-d tensor operand is not a constant");
     }
     if (auto expand = tensor.getDefiningOp<tensor::ExpandShapeOp>()) {
       // [rows] -> [rows, 1]: the keepdim form of a dropped-dim reduction.
@@ -245,7 +321,8 @@ private:
       return e;
     }
     default:
-      return fail("a per-row value is not computed by a reduction");
+      return fail("row-value-not-reduced",
+                  "a per-row value is not computed by a reduction");
     }
   }
 
@@ -256,18 +333,22 @@ private:
     if (generic.getNumReductionLoops() > 0) {
       sawReductionGeneric = true;
       if (level == Level::Col)
-        return fail("a reduction result is read per column (the reduction "
+        return fail("reduction-read-per-column",
+                    "a reduction result is read per column (the reduction "
                     "is not over the last dimension)");
       if (level != Level::Row)
-        return fail("a reduction result is read per element (the reduction "
+        return fail("reduction-read-per-element",
+                    "a reduction result is read per element (the reduction "
                     "does not keep one value per row of the last dimension)");
       return fromReduction(generic, resultNumber);
     }
     OpOperand *init = generic.getDpsInitOperand(resultNumber);
     if (!indexingMap(generic, init).isIdentity())
-      return fail("a generic writes its result through a non-identity map");
+      return fail("non-identity-result-map",
+                  "a generic writes its result through a non-identity map");
     if (level == Level::Full && numLoops != rank)
-      return fail("an elementwise generic has another rank than the norm");
+      return fail("rank-mismatch",
+                  "an elementwise generic has another rank than the norm");
     auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
     return fromScalar(yield.getOperand(resultNumber), generic, level);
   }
@@ -278,14 +359,17 @@ private:
     if (iterators.size() != static_cast<size_t>(rank) ||
         generic.getNumReductionLoops() != 1 ||
         iterators.back() != utils::IteratorType::reduction)
-      return fail("the reduction is not over the last dimension");
+      return fail("reduction-not-last-dim",
+                  "the reduction is not over the last dimension");
     if (generic.getNumDpsInits() != 1)
-      return fail("the reduction has several results");
+      return fail("multi-result-reduction",
+                  "the reduction has several results");
     OpOperand *init = generic.getDpsInitOperand(resultNumber);
     std::optional<Level> outLevel =
         classify(indexingMap(generic, init), Level::Full, rank);
     if (outLevel != Level::Row)
-      return fail("the reduction does not keep one value per row");
+      return fail("reduction-not-per-row",
+                  "the reduction does not keep one value per row");
     // The accumulator starts at 0.
     Value start = init->get();
     if (auto fill = start.getDefiningOp<linalg::FillOp>())
@@ -297,11 +381,11 @@ private:
         (matchPattern(start, m_Constant(&dense)) && dense.isSplat() &&
          dense.getSplatValue<APFloat>().isZero());
     if (!isZero)
-      return fail("the reduction init is not zero");
+      return fail("nonzero-init", "the reduction init is not zero");
     auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
     auto add = yield.getOperand(resultNumber).getDefiningOp<arith::AddFOp>();
     if (!add)
-      return fail("the reduction is not a sum");
+      return fail("reduction-not-sum", "the reduction is not a sum");
     Value acc = generic.getMatchingBlockArgument(init);
     Value summand;
     if (add.getLhs() == acc)
@@ -309,9 +393,10 @@ private:
     else if (add.getRhs() == acc)
       summand = add.getLhs();
     else
-      return fail("the reduction is not a sum");
+      return fail("reduction-not-sum", "the reduction is not a sum");
     if (!acc.getType().isF32())
-      return fail("the sum of squares is not accumulated in f32");
+      return fail("sum-not-f32",
+                  "the sum of squares is not accumulated in f32");
     FailureOr<NormExpr *> term = fromScalar(summand, generic, Level::Full);
     if (failed(term))
       return failure();
@@ -336,14 +421,16 @@ private:
                                        Level level) {
     if (auto arg = dyn_cast<BlockArgument>(v)) {
       if (arg.getOwner() != generic.getBody())
-        return fail("a value from an enclosing region is not a constant");
+        return fail("non-constant-capture",
+                    "a value from an enclosing region is not a constant");
       OpOperand *operand = generic.getMatchingOpOperand(arg);
       if (generic.isDpsInit(operand))
-        return fail("an elementwise generic reads its init");
+        return fail("reads-init", "an elementwise generic reads its init");
       std::optional<Level> read =
           classify(indexingMap(generic, operand), level, generic.getNumLoops());
       if (!read)
-        return fail("an operand is read through an unsupported indexing map");
+        return fail("unsupported-indexing-map",
+                    "an operand is read through an unsupported indexing map");
       return fromTensor(operand->get(), *read);
     }
     FloatAttr cst;
@@ -361,7 +448,8 @@ private:
     }
     Operation *op = v.getDefiningOp();
     if (!op || !generic->isProperAncestor(op))
-      return fail("a value from outside the generic is not a constant");
+      return fail("non-constant-value",
+                  "a value from outside the generic is not a constant");
     auto unary = [&](NormExpr::Kind kind) -> FailureOr<NormExpr *> {
       FailureOr<NormExpr *> a = fromScalar(op->getOperand(0), generic, level);
       if (failed(a))
@@ -478,7 +566,8 @@ public:
 
   FailureOr<RMSNormMatch> match(NormExpr *root) {
     if (root->type != elementType)
-      return fail("the result element type differs from the input's");
+      return fail("result-type-mismatch",
+                  "the result element type differs from the input's");
     // before_weight with the weight multiply in the element type:
     //   trunc(n) * w   (HF: weight * x.to(input_dtype))
     if (!elementType.isF32() && root->kind == NormExpr::Mul) {
@@ -486,7 +575,8 @@ public:
         NormExpr *t = root->operands[i], *w = root->operands[1 - i];
         if (t->kind == NormExpr::Trunc && w->kind == NormExpr::Weight) {
           if (w->type != elementType)
-            return fail("a weight of another type is multiplied in the "
+            return fail("weight-type-mismatch",
+                        "a weight of another type is multiplied in the "
                         "element type");
           result.weight = w->leaf;
           result.rounding = RoundingMode::BeforeWeight;
@@ -499,7 +589,8 @@ public:
     NormExpr *f32Value = root;
     if (!elementType.isF32()) {
       if (root->kind != NormExpr::Trunc)
-        return fail("the result is not rounded from f32 (arithmetic in the "
+        return fail("not-rounded-from-f32",
+                    "the result is not rounded from f32 (arithmetic in the "
                     "element type)");
       f32Value = root->operands[0];
     }
@@ -509,6 +600,9 @@ public:
   }
 
   std::string reason;
+  StringRef code;
+  /// The figures of the reason, as structured remark arguments.
+  RemarkFigures figures;
 
 private:
   Type elementType;
@@ -516,16 +610,20 @@ private:
   NormExpr *x = nullptr;
   RMSNormMatch result;
 
-  LogicalResult fail(const Twine &why) {
-    if (reason.empty())
-      reason = why.str();
+  LogicalResult fail(StringRef why, const Twine &text,
+                     RemarkFigures whyFigures = {}) {
+    if (reason.empty()) {
+      reason = text.str();
+      code = why;
+      figures = std::move(whyFigures);
+    }
     return failure();
   }
 
   /// n * weightFactor, or n alone (no weight), in f32.
   LogicalResult matchScaled(NormExpr *e) {
     if (!e->type.isF32())
-      return fail("the norm is not computed in f32");
+      return fail("norm-not-f32", "the norm is not computed in f32");
     if (e->kind == NormExpr::Mul) {
       for (int i = 0; i < 2; ++i) {
         NormExpr *n = e->operands[i], *w = e->operands[1 - i];
@@ -582,9 +680,11 @@ private:
   /// float(x) * rsqrt(mean + eps).
   LogicalResult matchNormalized(NormExpr *e) {
     if (!e->type.isF32())
-      return fail("the normalised value is not computed in f32");
+      return fail("normalized-not-f32",
+                  "the normalised value is not computed in f32");
     if (e->kind != NormExpr::Mul)
-      return fail("the input is not multiplied by rsqrt(mean(x^2) + eps)");
+      return fail("no-rsqrt-scale",
+                  "the input is not multiplied by rsqrt(mean(x^2) + eps)");
     for (int i = 0; i < 2; ++i) {
       NormExpr *xf = e->operands[i], *r = e->operands[1 - i];
       if (r->kind == NormExpr::Add &&
@@ -592,7 +692,8 @@ private:
               r->operands,
               [](NormExpr *t) { return t->kind == NormExpr::Rsqrt; }) &&
           llvm::any_of(r->operands, [](NormExpr *t) { return isConst(t); }))
-        return fail("epsilon is added after the rsqrt (x * (rsqrt(mean(x^2)) "
+        return fail("epsilon-outside-rsqrt",
+                    "epsilon is added after the rsqrt (x * (rsqrt(mean(x^2)) "
                     "+ eps)), not inside it");
       if (r->kind != NormExpr::Rsqrt)
         continue;
@@ -600,28 +701,32 @@ private:
         return failure();
       return matchRsqrt(r);
     }
-    return fail("the input is not multiplied by rsqrt(mean(x^2) + eps)");
+    return fail("no-rsqrt-scale",
+                "the input is not multiplied by rsqrt(mean(x^2) + eps)");
   }
 
   LogicalResult matchInput(NormExpr *e) {
     if (e->kind == NormExpr::Sub)
-      return fail("a value is subtracted from the input before it is "
+      return fail("mean-subtracted",
+                  "a value is subtracted from the input before it is "
                   "normalised (x - mean(x): a LayerNorm, not an RMSNorm)");
     NormExpr *leaf = e;
     if (!elementType.isF32()) {
       if (e->kind != NormExpr::Ext || !e->type.isF32())
-        return fail("the input is not extended to f32");
+        return fail("input-not-extended", "the input is not extended to f32");
       leaf = e->operands[0];
     }
     if (leaf->kind != NormExpr::Input || leaf->type != elementType)
-      return fail("the normalised value is not the reduced input");
+      return fail("normalized-not-input",
+                  "the normalised value is not the reduced input");
     if (!x) {
       x = leaf;
       result.input = leaf->leaf;
       return success();
     }
     if (!sameExpr(x, leaf))
-      return fail("the sum of squares and the scaled value read different "
+      return fail("different-inputs",
+                  "the sum of squares and the scaled value read different "
                   "inputs");
     return success();
   }
@@ -629,9 +734,9 @@ private:
   LogicalResult matchRsqrt(NormExpr *r) {
     NormExpr *add = r->operands[0];
     if (!r->type.isF32() || !add->type.isF32())
-      return fail("rsqrt(mean + eps) is not computed in f32");
+      return fail("rsqrt-not-f32", "rsqrt(mean + eps) is not computed in f32");
     if (add->kind != NormExpr::Add)
-      return fail("rsqrt is not applied to mean + eps");
+      return fail("rsqrt-not-of-sum", "rsqrt is not applied to mean + eps");
     for (int i = 0; i < 2; ++i) {
       double eps;
       if (!isConst(add->operands[1 - i], &eps))
@@ -639,30 +744,38 @@ private:
       // qk.rms_norm carries epsilon as f32: it must be finite there too.
       result.epsilon = static_cast<float>(eps);
       if (!std::isfinite(result.epsilon) || eps < 0)
-        return fail("epsilon is negative or not a finite f32");
+        return fail("bad-epsilon", "epsilon is negative or not a finite f32",
+                    {{"epsilon", numberString(eps)}});
       return matchMean(add->operands[i]);
     }
-    return fail("rsqrt is not applied to mean + a constant epsilon");
+    return fail("non-constant-epsilon",
+                "rsqrt is not applied to mean + a constant epsilon");
   }
 
   LogicalResult matchMean(NormExpr *mean) {
     if (mean->kind != NormExpr::Div || !mean->type.isF32())
-      return fail("the mean is not an f32 sum divided by the row size");
+      return fail("mean-not-division",
+                  "the mean is not an f32 sum divided by the row size");
     double divisor;
     if (!isConst(mean->operands[1], &divisor))
-      return fail("the mean's divisor is not a constant");
+      return fail("non-constant-divisor",
+                  "the mean's divisor is not a constant");
     if (ShapedType::isDynamic(normSize))
-      return fail("the normalised dimension is dynamic");
+      return fail("dynamic-row-size", "the normalised dimension is dynamic");
     if (divisor != static_cast<double>(normSize))
-      return fail("the mean divides by " + llvm::formatv("{0}", divisor).str() +
-                  " instead of the row size " + Twine(normSize));
+      return fail("wrong-divisor",
+                  "the mean divides by " + llvm::formatv("{0}", divisor).str() +
+                      " instead of the row size " + Twine(normSize),
+                  {{"divisor", numberString(divisor)},
+                   {"row_size", std::to_string(normSize)}});
     NormExpr *sum = mean->operands[0];
     if (sum->kind != NormExpr::RowSum)
-      return fail("the mean is not taken over a row sum");
+      return fail("mean-not-of-row-sum",
+                  "the mean is not taken over a row sum");
     NormExpr *sq = sum->operands[0];
     if (sq->kind != NormExpr::Mul ||
         !sameExpr(sq->operands[0], sq->operands[1]))
-      return fail("the row sum is not a sum of squares");
+      return fail("not-sum-of-squares", "the row sum is not a sum of squares");
     return matchInput(sq->operands[0]);
   }
 };
@@ -675,7 +788,17 @@ private:
 /// that involve no reduction at all (nothing worth a remark).
 struct RaiseFailure {
   std::string reason;
+  /// A stable identifier of the reason and its figures: the structured
+  /// arguments of the NotRaised remark.
+  StringRef code;
+  RemarkFigures figures;
   bool isCandidate = false;
+
+  void set(StringRef why, StringRef text, RemarkFigures whyFigures = {}) {
+    reason = text.str();
+    code = why;
+    figures = std::move(whyFigures);
+  }
 };
 
 FailureOr<RMSNormMatch> matchRMSNormRoot(linalg::GenericOp root,
@@ -688,29 +811,31 @@ FailureOr<RMSNormMatch> matchRMSNormRoot(linalg::GenericOp root,
   FailureOr<NormExpr *> expr = builder.buildRoot(root);
   why.isCandidate = builder.sawNormShape();
   if (failed(expr)) {
-    why.reason = builder.reason;
+    why.set(builder.code, builder.reason);
     return failure();
   }
   RMSNormMatcher matcher(resultType.getElementType(),
                          resultType.getShape().back());
   FailureOr<RMSNormMatch> match = matcher.match(*expr);
   if (failed(match)) {
-    why.reason = matcher.reason;
+    why.set(matcher.code, matcher.reason, std::move(matcher.figures));
     return failure();
   }
   auto inputType = cast<RankedTensorType>(match->input.getType());
   if (inputType.getRank() != resultType.getRank() ||
       failed(
           verifyCompatibleShape(inputType.getShape(), resultType.getShape()))) {
-    why.reason = "the input shape differs from the result shape";
+    why.set("shape-mismatch", "the input shape differs from the result shape");
     return failure();
   }
   if (!isSupportedElementType(inputType.getElementType())) {
-    why.reason = "unsupported element type";
+    why.set("unsupported-element-type", "unsupported element type",
+            {{"element_type", typeString(inputType.getElementType())}});
     return failure();
   }
   if (!match->weightOffsetFinite) {
-    why.reason = "the weight offset (c in (c + w)) is not finite";
+    why.set("non-finite-weight-offset",
+            "the weight offset (c in (c + w)) is not finite");
     return failure();
   }
   if (match->weight) {
@@ -719,8 +844,10 @@ FailureOr<RMSNormMatch> matchRMSNormRoot(linalg::GenericOp root,
         wType.getDimSize(0) != resultType.getShape().back() ||
         (wType.getElementType() != inputType.getElementType() &&
          !wType.getElementType().isF32())) {
-      why.reason = "the weight is not 1-D of the row size in the input type "
-                   "or f32";
+      why.set("bad-weight-type",
+              "the weight is not 1-D of the row size in the "
+              "input type or f32",
+              {{"weight_type", typeString(wType)}});
       return failure();
     }
   }
@@ -784,10 +911,13 @@ struct QKRaiseRMSNormPass
       if (failed(match)) {
         if (why.isCandidate && !feedsRaisedOrCandidate(root)) {
           ++rejected;
-          remark::missed(
+          auto r = remark::missed(
               root.getLoc(),
-              remark::RemarkOpts::name("NotRaised").category(getArgument()))
-              << ("not raised to qk.rms_norm: " + why.reason);
+              remark::RemarkOpts::name("NotRaised").category(getArgument()));
+          r << ("not raised to qk.rms_norm: " + why.reason)
+            << remark::metric("reason", why.code);
+          appendFigures(r, why.figures);
+          appendLocation(r, root.getLoc());
         }
         continue;
       }
@@ -796,9 +926,14 @@ struct QKRaiseRMSNormPass
       SmallVector<Operation *> producers = operandProducers(root);
       RMSNormOp norm = raiseRoot(rewriter, root, *match);
       ++raised;
-      remark::passed(norm.getLoc(),
-                     remark::RemarkOpts::name("Raised").category(getArgument()))
-          << ("raised RMSNorm to qk.rms_norm: " + describe(norm));
+      auto r = remark::passed(
+          norm.getLoc(),
+          remark::RemarkOpts::name("Raised").category(getArgument()));
+      if (r) {
+        r << ("raised RMSNorm to qk.rms_norm: " + describe(norm));
+        appendFigures(r, figures(norm));
+        appendLocation(r, norm.getLoc());
+      }
       eraseDeadOps(rewriter, producers, &erased);
     }
     // Pass statistics compile to no-ops in release builds of LLVM (Debian's
@@ -812,7 +947,9 @@ struct QKRaiseRMSNormPass
                            .subCategory(getArgument()))
           << llvm::formatv("{0} RMSNorm(s) raised, {1} candidate(s) rejected",
                            raised, rejected)
-                 .str();
+                 .str()
+          << remark::metric("raised", raised)
+          << remark::metric("rejected", rejected);
   }
 
   /// Elementwise producers of a failed candidate that also fail would
@@ -842,6 +979,21 @@ struct QKRaiseRMSNormPass
       os << ", weight";
     os << ", rounding " << stringifyRoundingMode(norm.getRounding());
     return s;
+  }
+
+  /// The figures of describe(), as structured remark arguments.
+  static RemarkFigures figures(RMSNormOp norm) {
+    RemarkFigures f;
+    f.push_back({"row_size", std::to_string(norm.getNormalizedSize())});
+    f.push_back(
+        {"element_type", typeString(norm.getInputType().getElementType())});
+    f.push_back({"epsilon", numberString(norm.getEpsilon().convertToFloat())});
+    f.push_back({"weight", norm.getWeight() ? "true" : "false"});
+    if (norm.getWeight())
+      f.push_back({"weight_offset",
+                   numberString(norm.getWeightOffset().convertToFloat())});
+    f.push_back({"rounding", stringifyRoundingMode(norm.getRounding()).str()});
+    return f;
   }
 };
 } // namespace

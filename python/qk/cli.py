@@ -117,10 +117,12 @@ def report(spec: str, inputs=None, *, qk_opt=None, copies: bool = True, emit_mli
         "arguments": [{"name": a.name, "kind": a.kind, "source": a.source,
                        "shape": [str(d) for d in a.shape], "dtype": str(a.dtype).replace("torch.", "")}
                       for a in emitted.arguments],
-        "raised": [{"where": _where(r), "message": r.message} for r in res.raised],
-        "fused": [{"where": _where(r), "message": r.message} for r in res.fused],
-        "missed": [{"where": _where(r), "pass": r.pass_name, "message": r.message} for r in res.missed],
-        "analyses": [{"where": _where(r), "message": r.message} for r in res.analyses],
+        # each remark's figures (`args`, e.g. the reason code of a missed one) next to its text
+        "raised": [{"where": _where(r), "message": r.message, "args": r.args} for r in res.raised],
+        "fused": [{"where": _where(r), "message": r.message, "args": r.args} for r in res.fused],
+        "missed": [{"where": _where(r), "pass": r.pass_name, "message": r.message, "args": r.args}
+                   for r in res.missed],
+        "analyses": [{"where": _where(r), "message": r.message, "args": r.args} for r in res.analyses],
         "statistics": res.statistics,
         "fused_ops": res.count("qk.fused_qk_norm"),
     }

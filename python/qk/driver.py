@@ -2,10 +2,15 @@
 
     result = qk.compile(ir_or_module, target="tensor")
     result.ir                 # the output IR (text)
-    result.remarks            # [Remark(kind="Passed", name="Fused", pass_name=..., message=..., location=...)]
+    result.remarks            # [Remark(kind="Passed", name="Fused", pass_name=..., message=..., location=...,
+                              #         args={"norms": "2", "group_size": "128", ...})]
     result.fused              # the Passed/Fused remarks, one per fused site
-    result.missed             # every Missed remark (the reason a norm was not raised or fused)
+    result.missed             # every Missed remark (`.reason`: why a norm was not raised or fused)
     result.statistics         # {"qk-raise-rms-norm": {"raised": 2, "rejected": 0}, ...}
+
+Remarks are read from MLIR's YAML remark output (`--remark-format=yaml`, qk.remarks): their
+figures are structured arguments (`Remark.args`), so statistics never depend on the wording of a
+message (`Remark.message` is for people).
 
 Diagnostics (errors) of qk-opt become a `QKCompileError` that carries the message, the
 location (for IR emitted by `qk.frontend`, a Python file and line: torch-mlir's debug locations)
@@ -31,6 +36,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from . import _discovery
+from .remarks import Location, Remark, parse_location, read_yaml, remark_from_args
+from .remarks import statistics as _statistics
 
 RAISE_FUSE = ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"]
 
@@ -73,16 +80,6 @@ class PipelineUnavailableError(QKCompileError):
     """The requested pipeline is not registered in this qk-opt (e.g. an older build)."""
 
 
-@dataclass(frozen=True)
-class Location:
-    file: str
-    line: int
-    col: int
-
-    def __str__(self):
-        return f"{self.file}:{self.line}:{self.col}"
-
-
 @dataclass
 class Diagnostic:
     severity: str  # "error" | "warning" | "remark" | "note"
@@ -90,33 +87,6 @@ class Diagnostic:
     location: Optional[Location]
     call_stack: List[Location] = field(default_factory=list)  # "called from" notes, innermost first
     notes: List["Diagnostic"] = field(default_factory=list)
-
-
-@dataclass
-class Remark:
-    """One remark of MLIR's remark engine (mlir/IR/Remarks.h), as qk-opt prints it with
-    --remark-format=emitRemark: `[Kind] Name | Category:cat[:sub] | Remark="message"`."""
-
-    kind: str  # Passed | Missed | Analysis | Failure
-    name: str  # Raised | NotRaised | Fused | NotFused | Summary | ...
-    category: str  # e.g. qk-fuse-strided-qk-norm, qk-summary:qk-raise-rms-norm
-    message: str
-    location: Optional[Location]
-    call_stack: List[Location] = field(default_factory=list)
-    fields: Dict[str, str] = field(default_factory=dict)
-
-    @property
-    def pass_name(self) -> str:
-        """The pass that emitted the remark (the sub-category of summary remarks)."""
-        return self.category.split(":", 1)[1] if ":" in self.category else self.category
-
-    @property
-    def source_location(self) -> Optional[Location]:
-        """The outermost frame: for frontend IR the line of the module's forward that called it."""
-        return self.call_stack[-1] if self.call_stack else self.location
-
-    def __str__(self):
-        return f"{self.location}: [{self.kind}] {self.name} ({self.category}): {self.message}"
 
 
 @dataclass
@@ -151,16 +121,10 @@ class CompileResult:
 
 
 _DIAG_RE = re.compile(r"^(?P<loc>.*?): (?P<sev>error|warning|remark|note): (?P<msg>.*)$")
-_LOC_RE = re.compile(r"^(?P<file>.*):(?P<line>\d+):(?P<col>\d+)$")
-_REMARK_RE = re.compile(r"^\[(?P<kind>\w+)\] (?P<name>[^|]*?)\s*(?:\|(?P<rest>.*))?$")
-_FIELD_RE = re.compile(r'\|?\s*(?P<key>[A-Za-z][\w-]*)(?P<sep>[:=])(?P<val>"(?:[^"\\]|\\.)*"|[^|]*)')
 
 
 def _parse_location(text: str) -> Optional[Location]:
-    m = _LOC_RE.match(text.strip())
-    if not m:
-        return None
-    return Location(m.group("file"), int(m.group("line")), int(m.group("col")))
+    return parse_location(text)
 
 
 def parse_diagnostics(stderr: str) -> List[Diagnostic]:
@@ -183,23 +147,56 @@ def parse_diagnostics(stderr: str) -> List[Diagnostic]:
     return diags
 
 
-def _unquote(val: str) -> str:
-    val = val.strip()
-    if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
-        return bytes(val[1:-1], "utf-8").decode("unicode_escape")
-    return val
+def _split_outside_quotes(text: str, sep: str) -> List[str]:
+    """`text` split at `sep` where it is not inside a double-quoted value."""
+    parts, start, quoted, i = [], 0, False, 0
+    while i < len(text):
+        if text[i] == '"':
+            quoted = not quoted
+        elif not quoted and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _printed_args(text: str) -> List[tuple]:
+    """`Remark="message", key=value, ...` (Remark::print: values with a blank, comma or brace
+    are double-quoted, others bare) -> [(key, value)]."""
+    out = []
+    for item in _split_outside_quotes(text.strip(), ", "):
+        key, eq, val = item.partition("=")
+        if not eq:
+            continue
+        val = val.strip()
+        if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+            val = val[1:-1]
+        out.append((key.strip(), val))
+    return out
 
 
 def parse_remark(diag: Diagnostic) -> Optional[Remark]:
-    m = _REMARK_RE.match(diag.message.strip())
-    if not m:
+    """A remark printed as a diagnostic (`--remark-format=emitRemark`, mlir Remark::print):
+    `[Kind] Name | Category:cat[:sub] | Remark="message", key=value, ...`. qk.compile reads the
+    YAML output instead (qk.remarks); this reads a log of printed remarks."""
+    text = diag.message.strip()
+    if not text.startswith("[") or "]" not in text:
         return None
-    fields = {}
-    for f in _FIELD_RE.finditer(m.group("rest") or ""):
-        fields[f.group("key")] = _unquote(f.group("val"))
-    return Remark(kind=m.group("kind"), name=m.group("name").strip(),
-                  category=fields.pop("Category", ""), message=fields.pop("Remark", ""),
-                  location=diag.location, call_stack=list(diag.call_stack), fields=fields)
+    kind, _, rest = text[1:].partition("]")
+    segments = [p.strip() for p in _split_outside_quotes(rest, "|")]
+    name, category, args = segments[0], "", []
+    for seg in segments[1:]:
+        if seg.startswith("Category:"):
+            category = seg[len("Category:"):]
+        elif seg.startswith("Function="):
+            continue
+        else:
+            args += _printed_args(seg)
+    return remark_from_args(kind.strip(), name, category, args, location=diag.location,
+                            call_stack=diag.call_stack)
 
 
 _SUMMARY_PATTERNS = [
@@ -210,7 +207,9 @@ _SUMMARY_PATTERNS = [
 
 
 def parse_summary(message: str) -> Dict[str, int]:
-    """The counts of a summary remark. Known texts map to fixed keys; any other text maps each
+    """Legacy: the counts of a summary remark's *text*, for remarks printed by a qk-opt older
+    than the structured arguments (statistics_from_remarks uses it only for a summary remark
+    without arguments). Known texts map to fixed keys; any other text maps each
     `<number> <words>` clause to a snake_case key of its words."""
     for pattern, keys in _SUMMARY_PATTERNS:
         m = pattern.search(message)
@@ -227,9 +226,13 @@ def parse_summary(message: str) -> Dict[str, int]:
 
 
 def statistics_from_remarks(remarks: Sequence[Remark]) -> Dict[str, Dict[str, int]]:
-    stats: Dict[str, Dict[str, int]] = {}
+    """The counts of the summary remarks per pass, from their arguments (qk.remarks.statistics).
+    A summary remark without any count argument (printed by an older qk-opt) falls back to
+    parse_summary of its text."""
+    with_args = [r for r in remarks if not r.category.startswith("qk-summary") or r.counts()]
+    stats = _statistics(with_args)
     for r in remarks:
-        if r.category.startswith("qk-summary"):
+        if r.category.startswith("qk-summary") and not r.counts():
             d = stats.setdefault(r.pass_name, {})
             for k, v in parse_summary(r.message).items():
                 d[k] = d.get(k, 0) + v
@@ -270,20 +273,28 @@ def pipeline_args(target: str, qk_opt: Optional[str] = None) -> List[str]:
     raise ValueError(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
 
 
-def run_qk_opt(ir: str, args: Sequence[str], *, qk_opt: Optional[str] = None,
-               remarks: bool = True, input_name: Optional[str] = None, timeout: float = 600):
-    """Runs qk-opt on `ir` with `args`; returns (stdout, stderr, command). Raises QKCompileError
-    when qk-opt fails."""
+REMARK_FILTER = "--remarks-filter=qk-.*"
+
+
+def run_qk_opt_remarks(ir: str, args: Sequence[str], *, qk_opt: Optional[str] = None,
+                       remarks: bool = True, input_name: Optional[str] = None, timeout: float = 600):
+    """Runs qk-opt on `ir` with `args`; returns (stdout, stderr, command, remarks). With `remarks`,
+    the remarks of the qk passes are written as YAML to a temporary file and read back
+    (qk.remarks). Raises QKCompileError when qk-opt fails."""
     exe = str(_discovery.find_qk_opt(qk_opt))
     cmd = [exe]
+    rems: List[Remark] = []
     with tempfile.TemporaryDirectory(prefix="qk-") as tmp:
         name = input_name or "input.mlir"
         src = Path(tmp) / os.path.basename(name)
         src.write_text(ir)
         cmd += [str(src), *args]
+        yaml_path = Path(tmp) / "remarks.yaml"
         if remarks:
-            cmd += ["--remarks-filter=qk-.*", "--remark-format=emitRemark"]
+            cmd += [REMARK_FILTER, "--remark-format=yaml", f"--remarks-output-file={yaml_path}"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if remarks and proc.returncode == 0:
+            rems = [_renamed(r, str(src), name) for r in read_yaml(yaml_path)]
     stderr = proc.stderr.replace(str(src), name)
     if proc.returncode != 0:
         diags = parse_diagnostics(stderr)
@@ -295,7 +306,27 @@ def run_qk_opt(ir: str, args: Sequence[str], *, qk_opt: Optional[str] = None,
         tail = stderr.strip().splitlines()[-5:]
         raise QKCompileError(f"qk-opt exited with status {proc.returncode}: " + " | ".join(tail),
                              None, diags, stderr, cmd)
-    return proc.stdout, stderr, cmd
+    return proc.stdout, stderr, cmd, rems
+
+
+def _renamed(r: Remark, temp_path: str, name: str) -> Remark:
+    """The remark with the temporary input file's path replaced by the input's name."""
+    def fix(loc):
+        if loc is not None and loc.file == temp_path:
+            return Location(name, loc.line, loc.col)
+        return loc
+    r.location = fix(r.location)
+    r.call_stack = [fix(l) for l in r.call_stack]
+    return r
+
+
+def run_qk_opt(ir: str, args: Sequence[str], *, qk_opt: Optional[str] = None,
+               remarks: bool = True, input_name: Optional[str] = None, timeout: float = 600):
+    """Runs qk-opt on `ir` with `args`; returns (stdout, stderr, command). Raises QKCompileError
+    when qk-opt fails. The remarks (with `remarks`) are run_qk_opt_remarks'."""
+    out, err, cmd, _ = run_qk_opt_remarks(ir, args, qk_opt=qk_opt, remarks=remarks,
+                                          input_name=input_name, timeout=timeout)
+    return out, err, cmd
 
 
 def compile(module_or_ir, target: str = "tensor", *, example_inputs=None, qk_opt: Optional[str] = None,
@@ -326,8 +357,8 @@ def compile(module_or_ir, target: str = "tensor", *, example_inputs=None, qk_opt
         ir = emitted.mlir
         input_name = f"{emitted.name}.mlir"
     args = pipeline_args(target, qk_opt) + list(extra_args)
-    out, err, cmd = run_qk_opt(ir, args, qk_opt=qk_opt, remarks=remarks, input_name=input_name)
+    out, err, cmd, rems = run_qk_opt_remarks(ir, args, qk_opt=qk_opt, remarks=remarks,
+                                             input_name=input_name)
     diags = parse_diagnostics(err)
-    rems = [r for r in (parse_remark(d) for d in diags if d.severity == "remark") if r is not None]
-    return CompileResult(ir=out, remarks=rems, statistics=statistics_from_remarks(rems),
+    return CompileResult(ir=out, remarks=rems, statistics=_statistics(rems),
                          diagnostics=diags, command=cmd, stderr=err, target=target)
