@@ -17,6 +17,12 @@
 # fails instead of installing anything; QK_OPT overrides build/bin/qk-opt. Missing tools fail
 # the run instead of skipping tests (QK_REQUIRE_TOOLS=1), and the tests import the installed
 # package, not python/ (QK_TEST_INSTALLED=1).
+#
+# The torch op is the native one (python/qk/csrc/torch_op.cpp, built by qk.ops at its first
+# import with torch.utils.cpp_extension: g++ and ninja, installed here in CPU mode), cached in
+# build/torch-op (--gpu: <runtime build>/torch-op; QK_NATIVE_OP_DIR overrides). Both modes set
+# QK_REQUIRE_NATIVE_OP=1: a build that fails fails the run instead of falling back to the Python
+# op (export QK_REQUIRE_NATIVE_OP=0 to allow the fallback, QK_NATIVE_OP=0 to test the Python op).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -73,7 +79,7 @@ make_torch_venv() {  # $1 = python (3.10+), $2 = venv dir; idempotent
 }
 
 if [ "$MODE" = cpu ]; then
-  install_apt python3 python3-venv
+  install_apt python3 python3-venv g++ ninja-build  # g++ and ninja: the native torch op
   [ -x build/bin/qk-opt ] && [ -f build/lib/libqk_runtime_host.so ] || scripts/setup.sh
   VENV=${QK_TORCH_VENV:-build/torch-venv}
   case "$VENV" in /*) ;; *) VENV=$ROOT/$VENV ;; esac
@@ -86,9 +92,12 @@ if [ "$MODE" = cpu ]; then
   export QK_OPT="${QK_OPT:-$ROOT/build/bin/qk-opt}"
   export QK_RUNTIME_HOST_LIB="$ROOT/build/lib/libqk_runtime_host.so"
   export QK_REQUIRE_TOOLS=1 QK_REQUIRE_RUNTIME=1 QK_TEST_INSTALLED=1
+  export QK_REQUIRE_NATIVE_OP="${QK_REQUIRE_NATIVE_OP:-1}" QK_NATIVE_OP_DIR="${QK_NATIVE_OP_DIR:-$ROOT/build/torch-op}"
   # run from build/ so that `import qk` finds the installed package, not python/qk
   cd build
   "$VENV/bin/python" -c 'import sys, torch, importlib.metadata as m; print("test-python: python", sys.version.split()[0], "torch", torch.__version__, "torch-mlir", m.version("torch-mlir"))'
+  # builds the native op now (once; cached), so that a failing build is reported here, first
+  "$VENV/bin/python" -c 'from qk import ops; print("test-python: torch op:", ops.op_info())'
   exec "$VENV/bin/python" -m pytest "$ROOT/python/tests" -p no:cacheprovider -q -rs "${PYTEST_ARGS[@]}"
 fi
 
@@ -110,12 +119,14 @@ export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 export QK_RUNTIME_CUDA_LIB="$ROOT/$BUILD_RT/lib/libqk_runtime_cuda.so"
 export QK_RUNTIME_HOST_LIB="$ROOT/$BUILD_RT/lib/libqk_runtime_host.so"
 export QK_REQUIRE_RUNTIME=1 QK_TEST_INSTALLED=1
+export QK_REQUIRE_NATIVE_OP="${QK_REQUIRE_NATIVE_OP:-1}" QK_NATIVE_OP_DIR="${QK_NATIVE_OP_DIR:-$ROOT/$BUILD_RT/torch-op}"
 LOG=${QK_GPU_LOG:-$ROOT/docs/python-gpu-test-log.txt}
 cd "$BUILD_RT"
 {
   echo "# scripts/test-python.sh --gpu, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit ${QK_GIT_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
   "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
+  "$PY" -c 'from qk import ops; print("qk torch op:", ops.op_info())'
   "$PY" -m pytest "$ROOT/python/tests" -p no:cacheprovider -v -rs "${PYTEST_ARGS[@]}"
 } 2>&1 | tee "$LOG"
 exit "${PIPESTATUS[0]}"

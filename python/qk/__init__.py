@@ -3,7 +3,8 @@
     qk.compile(module_or_ir, target=...)   # run qk-opt: IR, remarks, statistics (qk.driver)
     qk.frontend.to_mlir(module, inputs)    # PyTorch module -> qk-opt input IR (torch.export +
                                            #   torch-mlir's FX importer; needs torch, torch-mlir)
-    qk.ops.fused_qk_rmsnorm_(q, k, ...)    # the kernel as an in-place torch op (needs torch)
+    qk.ops.fused_qk_rmsnorm_(q, k, ...)    # the kernel as an in-place torch op (needs torch; a native
+                                           #   C++ op built at the first import, else Python)
     python -m qk report qk.models:qwen3_8b # what is found, fused, and why not
 """
 

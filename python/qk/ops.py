@@ -5,11 +5,10 @@
     # or, shaped like sglang's helper (returns q, k; normalised in place):
     q, k = qk.ops.apply_qk_norm(q, k, q_norm, k_norm, head_dim)
 
-Registered with torch.library as `torch.ops.qk.fused_qk_rmsnorm_` (mutates q and k, returns
-nothing) and `torch.ops.qk.fused_qk_rmsnorm` (functional, returns new q and k), with fake/meta
-implementations so that torch.compile traces them and CUDA graphs capture them (the CUDA path
-only enqueues one kernel on the current stream). torch >= 2.4: `torch.library.custom_op`;
-older torch (1.13): `torch.library.Library("qk", "DEF")` with CPU, CUDA and Meta kernels.
+Registered as `torch.ops.qk.fused_qk_rmsnorm_` (mutates q and k, returns nothing) and
+`torch.ops.qk.fused_qk_rmsnorm` (functional, returns new q and k), with fake/meta implementations
+so that torch.compile traces them and CUDA graphs capture them (the CUDA path only enqueues one
+kernel on the current stream).
 
 Semantics per (token, group of `head_dim` elements), for q with (q_weight, eps) and k with
 (k_weight, k_eps): fp32 statistics, x * rsqrt(mean(x^2) + eps) * (weight_offset + w), rounded to
@@ -18,9 +17,28 @@ the activation dtype once (rounding="once", sglang/Gemma) or before the weight m
 normalised over its full width (OLMo 2). CUDA tensors run libqk_runtime_cuda.so; CPU tensors run
 libqk_runtime_host.so, or a PyTorch reference when that library cannot be found
 (`backend_info()` says which; QK_REQUIRE_RUNTIME=1 makes the library mandatory).
+
+Two implementations of the same ops (`op_info()` says which one is registered):
+  native  csrc/torch_op.cpp: TORCH_LIBRARY(qk) with CPU, CUDA and Meta kernels, checks and call
+          planning in C++ (the eager path is one dispatcher call and one runtime call). Built just
+          in time at the first import with torch.utils.cpp_extension (a C++ compiler and ninja;
+          ~5-20 s once, cached per torch version and source hash in QK_NATIVE_OP_DIR, default
+          ~/.cache/qk/torch-op), loaded with torch.ops.load_library; the runtime libraries are
+          found here (qk._discovery) and their entry points handed to it (qk::_set_runtime).
+  python  torch.library.custom_op + ctypes (this file; torch < 2.4: torch.library.Library with
+          CPU, CUDA and Meta kernels): QK_NATIVE_OP=0, or when the native op cannot be built (a
+          warning says why; QK_REQUIRE_NATIVE_OP=1 makes that an error).
+The checks and the call planning below exist in both: keep csrc/torch_op.cpp in step (the
+tests compare plans, results and error messages of the two).
 """
 
+import hashlib
 import os
+import platform
+import shutil
+import sys
+import warnings
+from pathlib import Path
 from typing import Optional, Tuple
 
 import torch
@@ -29,7 +47,7 @@ from . import runtime as _rt
 from ._discovery import ToolNotFoundError
 
 __all__ = ["fused_qk_rmsnorm_", "fused_qk_rmsnorm", "apply_qk_norm", "reference_qk_rmsnorm", "backend_info",
-           "ROUNDING"]
+           "op_info", "ROUNDING"]
 
 ROUNDING = {"once": _rt.ROUNDING_ONCE, "before_weight": _rt.ROUNDING_BEFORE_WEIGHT}
 _DTYPES = {torch.float32: _rt.DTYPE_F32, torch.float16: _rt.DTYPE_F16, torch.bfloat16: _rt.DTYPE_BF16}
@@ -216,15 +234,16 @@ def _run_functional(q, k, q_weight, k_weight, eps, k_eps, weight_offset, roundin
     return q_out, k_out
 
 
-# -- registration ------------------------------------------------------------------------------
+# -- registration: the Python op (custom_op + ctypes; the fallback) ---------------------------
 
 _SCHEMA_ARGS = ("Tensor? q_weight, Tensor? k_weight, float eps, float k_eps, float weight_offset, "
                 "int rounding, int head_dim")
-REGISTRATION = None  # "custom_op" (torch >= 2.4) or "library" (older torch)
+# "native" (csrc/torch_op.cpp), or the Python op: "custom_op" (torch >= 2.4), "library" (older torch)
+REGISTRATION = None
 _KEEP = []
 
 
-def _register():
+def _register_python():
     global REGISTRATION
     if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_fake"):
         @torch.library.custom_op("qk::fused_qk_rmsnorm_", mutates_args=("q", "k"))
@@ -281,7 +300,178 @@ def _register():
     REGISTRATION = "library"
 
 
-_register()
+# -- registration: the native op (csrc/torch_op.cpp) ---------------------------------------------
+
+NATIVE_ABI = 1  # csrc/torch_op.cpp: abi_version()
+NATIVE_NAME = "qk_torch_op"
+NATIVE_LIBRARY: Optional[str] = None  # the loaded native library (REGISTRATION == "native")
+_PYTHON_REASON = ""  # why the Python op is registered instead
+
+
+def _env_on(name: str, default: bool = False) -> bool:
+    v = os.environ.get(name, "")
+    return default if v == "" else v.lower() not in ("0", "false", "no", "off")
+
+
+def native_source() -> Path:
+    return Path(__file__).resolve().parent / "csrc" / "torch_op.cpp"
+
+
+def native_build_dir() -> Path:
+    """Where the native op is built and cached: QK_NATIVE_OP_DIR (default $XDG_CACHE_HOME/qk/torch-op
+    or ~/.cache/qk/torch-op), one folder per torch version, Python and source hash."""
+    root = os.environ.get("QK_NATIVE_OP_DIR")
+    if not root:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(cache, "qk", "torch-op")
+    h = hashlib.sha256(native_source().read_bytes())
+    for part in (torch.__version__, str(torch.version.cuda), sys.version, platform.machine(),
+                 os.environ.get("CXX", "")):
+        h.update(b"\0" + part.encode())
+    return Path(root) / f"torch-{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{h.hexdigest()[:16]}"
+
+
+def _ensure_ninja():
+    """torch.utils.cpp_extension runs `ninja` from PATH: add a venv's or the ninja wheel's."""
+    if shutil.which("ninja"):
+        return
+    dirs = [Path(sys.executable).parent]
+    try:
+        import ninja  # the PyPI wheel
+        dirs.insert(0, Path(ninja.BIN_DIR))
+    except Exception:  # noqa: BLE001
+        pass
+    for d in dirs:
+        if (d / "ninja").is_file():
+            os.environ["PATH"] = f"{d}{os.pathsep}{os.environ.get('PATH', '')}"
+            return
+
+
+def _load_native() -> str:
+    """Loads the native op library, building it first unless the cache has it."""
+    build_dir = native_build_dir()
+    so = build_dir / f"{NATIVE_NAME}.so"
+    stamp = build_dir / "qk-built"  # written after a build that loaded: no half-written library
+    if so.is_file() and stamp.is_file():
+        try:
+            torch.ops.load_library(str(so))
+            return str(so)
+        except OSError as e:  # a damaged cache: build again
+            warnings.warn(f"qk: {so} does not load ({e}); building it again", RuntimeWarning, stacklevel=3)
+            stamp.unlink()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_ninja()
+    from torch.utils import cpp_extension
+    print(f"qk: building the native torch op in {build_dir} (once per torch version and source)", file=sys.stderr)
+    # loads it too (torch.ops.load_library); holds a file lock in build_dir while building
+    path = cpp_extension.load(name=NATIVE_NAME, sources=[str(native_source())], build_directory=str(build_dir),
+                              extra_cflags=["-O2"], is_python_module=False,
+                              verbose=_env_on("QK_NATIVE_OP_VERBOSE"))
+    stamp.write_text(f"{torch.__version__}\n")
+    return str(path)
+
+
+def _register_reference_kernel():
+    """The PyTorch reference as the native op's CPU fallback (no libqk_runtime_host.so)."""
+    lib = torch.library.Library("qk", "IMPL")
+    lib.impl("_reference_fused_qk_rmsnorm_", _reference_inplace, "CPU")
+    _KEEP.append(lib)
+
+
+def _register_native_runtimes():
+    """Hands the runtime libraries' entry points to the native op (found here, by qk._discovery),
+    or the reason there is none, which a call on such tensors raises."""
+    for code, kind in ((0, "host"), (1, "cuda")):
+        if kind == "cuda" and torch.version.cuda is None:
+            torch.ops.qk._set_runtime(code, 0, 0, "", f"torch {torch.__version__} was built without CUDA", False)
+            continue
+        try:
+            lib = _rt.load(kind)
+        except (OSError, ToolNotFoundError) as e:
+            reference = kind == "host" and not _require_runtime()
+            if reference:
+                _register_reference_kernel()
+            torch.ops.qk._set_runtime(code, 0, 0, "", str(e), reference)
+            continue
+        fused, last_error = lib.entry_points()
+        torch.ops.qk._set_runtime(code, fused, last_error, lib.name, "", False)
+
+
+def _native_loaded() -> bool:
+    return hasattr(torch.ops.qk, "_abi_version")
+
+
+def _register():
+    global REGISTRATION, NATIVE_LIBRARY, _PYTHON_REASON
+    if not _env_on("QK_NATIVE_OP", True):
+        _PYTHON_REASON = "QK_NATIVE_OP=0"
+    elif not hasattr(torch.library, "register_fake"):
+        _PYTHON_REASON = f"torch {torch.__version__} < 2.4"
+    else:
+        try:
+            NATIVE_LIBRARY = _load_native()
+            abi = torch.ops.qk._abi_version()
+            if abi != NATIVE_ABI:
+                raise RuntimeError(f"{NATIVE_LIBRARY} has ABI version {abi}, this qk.ops expects {NATIVE_ABI}")
+            _register_native_runtimes()
+            REGISTRATION = "native"
+            return
+        except Exception as e:  # noqa: BLE001
+            if _env_on("QK_REQUIRE_NATIVE_OP") or _native_loaded():
+                raise RuntimeError(f"qk: the native torch op could not be built or loaded: {e}") from e
+            msg = str(e)
+            _PYTHON_REASON = "the native op could not be built or loaded: " + (msg if len(msg) < 2000 else
+                                                                             "..." + msg[-2000:])
+            warnings.warn(f"qk: {_PYTHON_REASON}; using the Python (ctypes) op", RuntimeWarning, stacklevel=2)
+    _register_python()
+
+
+def op_info() -> str:
+    """Which implementation `torch.ops.qk.fused_qk_rmsnorm[_]` has: "native: <library path>", or
+    "python (custom_op): <why not the native one>"."""
+    if REGISTRATION == "native":
+        return f"native: {NATIVE_LIBRARY}"
+    return f"python ({REGISTRATION}): {_PYTHON_REASON}"
+
+
+def native_plan(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim):
+    """The native op's plan_calls as integers (see csrc/torch_op.cpp: plan_as_ints); tests."""
+    return list(torch.ops.qk._plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim))
+
+
+if _native_loaded():  # qk.ops imported again (importlib.reload): the library stays loaded
+    NATIVE_LIBRARY = next((p for p in getattr(torch.ops, "loaded_libraries", ()) if NATIVE_NAME in p), "loaded")
+    _register_native_runtimes()
+    REGISTRATION = "native"
+elif hasattr(torch.ops.qk, "fused_qk_rmsnorm_"):  # the Python op, registered by an earlier import
+    REGISTRATION, _PYTHON_REASON = "custom_op", "registered by an earlier import of qk.ops"
+else:
+    _register()
+
+
+# -- the Python API (thin: the eager hot path is one torch.ops call) -----------------------------
+
+_OP_INPLACE = torch.ops.qk.fused_qk_rmsnorm_.default
+_OP_FUNCTIONAL = torch.ops.qk.fused_qk_rmsnorm.default
+_INPLACE, _FUNCTIONAL = _OP_INPLACE, _OP_FUNCTIONAL  # python_path() swaps them
+_ROUNDING_CODES = {"once": _rt.ROUNDING_ONCE, "before_weight": _rt.ROUNDING_BEFORE_WEIGHT,
+                   _rt.ROUNDING_ONCE: _rt.ROUNDING_ONCE, _rt.ROUNDING_BEFORE_WEIGHT: _rt.ROUNDING_BEFORE_WEIGHT}
+
+
+class python_path:
+    """Tests and benchmarks: within `with ops.python_path():` the functions below run the Python
+    (ctypes) implementation directly, not the registered op (which may be the native one)."""
+
+    def __enter__(self):
+        global _INPLACE, _FUNCTIONAL
+        self._saved = (_INPLACE, _FUNCTIONAL)
+        _INPLACE, _FUNCTIONAL = _run_inplace, _run_functional
+        return self
+
+    def __exit__(self, *exc):
+        global _INPLACE, _FUNCTIONAL
+        _INPLACE, _FUNCTIONAL = self._saved
+        return False
 
 
 def _rounding_code(rounding) -> int:
@@ -303,8 +493,9 @@ def fused_qk_rmsnorm_(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch
     head_dim columns, or the whole row when head_dim is None). Weights: [group] of the activation
     dtype or float32, or None. weight_offset: 1.0 for Gemma's (1 + w). rounding: "once" or
     "before_weight"."""
-    torch.ops.qk.fused_qk_rmsnorm_(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps),
-                                   float(weight_offset), _rounding_code(rounding), int(head_dim or 0))
+    r = _ROUNDING_CODES.get(rounding)
+    _INPLACE(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps), float(weight_offset),
+             _rounding_code(rounding) if r is None else r, int(head_dim or 0))
 
 
 def fused_qk_rmsnorm(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.Tensor] = None,
@@ -312,19 +503,40 @@ def fused_qk_rmsnorm(q: torch.Tensor, k: torch.Tensor, q_weight: Optional[torch.
                      k_eps: Optional[float] = None, weight_offset: float = 0.0,
                      rounding="once") -> Tuple[torch.Tensor, torch.Tensor]:
     """Functional variant: returns normalised copies (contiguous) and leaves q and k alone."""
-    return torch.ops.qk.fused_qk_rmsnorm(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps),
-                                         float(weight_offset), _rounding_code(rounding), int(head_dim or 0))
+    r = _ROUNDING_CODES.get(rounding)
+    return _FUNCTIONAL(q, k, q_weight, k_weight, float(eps), float(eps if k_eps is None else k_eps),
+                       float(weight_offset), _rounding_code(rounding) if r is None else r, int(head_dim or 0))
 
 
 def _norm_params(norm, name):
+    """(weight, eps, weight_offset) of a norm module. Fast path for nn.Modules keeping eps (and
+    weight_offset) as plain attributes and the weight as a parameter or None: no AttributeError
+    raised per call."""
+    d = getattr(norm, "__dict__", None)
+    params = d.get("_parameters") if d is not None else None
+    if params is not None:
+        eps = d.get("variance_epsilon")
+        if eps is None:
+            eps = d.get("eps")
+        w = params.get("weight", d.get("weight", _MISSING))
+        if eps is not None and w is not _MISSING:
+            off = d.get("weight_offset")
+            if off is None:
+                cls = type(norm)
+                off = _CLASS_OFFSET.get(cls)
+                if off is None:
+                    off = _CLASS_OFFSET[cls] = getattr(cls, "weight_offset", 0.0)
+            return w, eps, off
     eps = getattr(norm, "variance_epsilon", None)
     if eps is None:
         eps = getattr(norm, "eps", None)
     if eps is None:
         raise ValueError(f"{name}: cannot read epsilon (no variance_epsilon or eps attribute)")
-    weight = getattr(norm, "weight", None)
-    offset = float(getattr(norm, "weight_offset", 0.0))
-    return weight, float(eps), offset
+    return getattr(norm, "weight", None), eps, getattr(norm, "weight_offset", 0.0)
+
+
+_CLASS_OFFSET = {}
+_MISSING = object()
 
 
 def apply_qk_norm(q: torch.Tensor, k: torch.Tensor, q_norm, k_norm, head_dim: int, alt_stream=None,
@@ -339,12 +551,14 @@ def apply_qk_norm(q: torch.Tensor, k: torch.Tensor, q_norm, k_norm, head_dim: in
     kw, k_eps, k_off = _norm_params(k_norm, "k_norm")
     if q_off != k_off:
         raise ValueError("q_norm and k_norm must use the same weight offset")
-    T = q.shape[0]
-    qv = q.view(T, -1, head_dim)
-    kv = k.view(T, -1, head_dim)
-    r = rounding or "once"
+    r = _ROUNDING_CODES.get(rounding or "once")
+    if r is None:
+        r = _rounding_code(rounding)
+    # a 2-D [T, H*D] view is normalised per head_dim columns as it is (no .view per call)
+    qv = q if q.dim() == 2 else q.view(q.shape[0], -1, head_dim)
+    kv = k if k.dim() == 2 else k.view(k.shape[0], -1, head_dim)
     if allow_inplace:
-        fused_qk_rmsnorm_(qv, kv, qw, kw, q_eps, head_dim=head_dim, k_eps=k_eps, weight_offset=q_off, rounding=r)
+        _INPLACE(qv, kv, qw, kw, float(q_eps), float(k_eps), float(q_off), r, int(head_dim))
         return q, k
-    qn, kn = fused_qk_rmsnorm(qv, kv, qw, kw, q_eps, head_dim=head_dim, k_eps=k_eps, weight_offset=q_off, rounding=r)
+    qn, kn = _FUNCTIONAL(qv, kv, qw, kw, float(q_eps), float(k_eps), float(q_off), r, int(head_dim))
     return qn.view(q.shape), kn.view(k.shape)

@@ -8,7 +8,7 @@ Errors raise `RuntimeLibraryError` carrying the status and `qk_last_error_messag
 
 import ctypes
 import threading
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from . import _discovery
 
@@ -63,6 +63,13 @@ class RuntimeLibrary:
         self._lib.qk_runtime_name.restype = ctypes.c_char_p
         self._lib.qk_runtime_name.argtypes = []
         self.name = self._lib.qk_runtime_name().decode()
+
+    def entry_points(self) -> Tuple[int, int]:
+        """Addresses of qk_fused_rms_norm and qk_last_error_message (for the native torch op, which
+        calls them directly; the library stays loaded while this object lives: qk.runtime.load
+        keeps it)."""
+        return (ctypes.cast(self._fn, ctypes.c_void_p).value,
+                ctypes.cast(self._lib.qk_last_error_message, ctypes.c_void_p).value)
 
     def last_error_message(self) -> str:
         return (self._lib.qk_last_error_message() or b"").decode(errors="replace")

@@ -1,11 +1,14 @@
-"""The torch op on the CPU (libqk_runtime_host.so through ctypes): in place on views of qkv,
-against the PyTorch reference of the op's semantics and against the models' eager norms.
+"""The torch op on the CPU (libqk_runtime_host.so): in place on views of qkv, against the PyTorch
+reference of the op's semantics and against the models' eager norms. The tests taking `path` run
+twice: through the registered op (the native one, csrc/torch_op.cpp, unless QK_NATIVE_OP=0) and
+through the Python (ctypes) implementation called directly (ops.python_path()).
 
 Tolerances: f32 atol = rtol = 1e-6; bf16 and f16 one ulp (rtol 2**-7 and 2**-10, atol the same),
 because the runtime and PyTorch sum the squares in different orders in f32; two ulps with
 rounding="before_weight" (a one-ulp difference of the rounded normalised value is multiplied by
 the weight and rounded again). Columns outside the ranges (v) must be bit-identical."""
 import math
+import os
 
 import pytest
 
@@ -31,8 +34,25 @@ def make_qkv(T, hq, hk, d, dtype, seed=0, pad=0):
     return (torch.randn(T, width, generator=g) * 3).to(dtype)
 
 
+@pytest.fixture(params=["registered", "python"])
+def path(request):
+    """The registered op, or the Python (ctypes) implementation called directly."""
+    if request.param == "registered":
+        yield ops.REGISTRATION
+    elif ops.REGISTRATION != "native":
+        pytest.skip("the registered op is the Python one")
+    else:
+        with ops.python_path():
+            yield "python"
+
+
 def test_registration():
-    assert ops.REGISTRATION == ("custom_op" if hasattr(torch.library, "custom_op") else "library")
+    if (os.environ.get("QK_REQUIRE_NATIVE_OP", "") not in ("", "0")
+            and os.environ.get("QK_NATIVE_OP", "") not in ("0", "false", "no", "off")):
+        assert ops.REGISTRATION == "native" and ops.op_info().startswith("native: ")
+    elif ops.REGISTRATION != "native":
+        assert ops.REGISTRATION == ("custom_op" if hasattr(torch.library, "custom_op") else "library")
+        assert ops.op_info().startswith("python (")
     assert hasattr(torch.ops.qk, "fused_qk_rmsnorm_") and hasattr(torch.ops.qk, "fused_qk_rmsnorm")
 
 
@@ -44,7 +64,7 @@ def test_backend_is_the_host_runtime(host_runtime):
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 @pytest.mark.parametrize("rounding", ["once", "before_weight"])
 @pytest.mark.parametrize("T", [0, 1, 5, 64])
-def test_in_place_on_qkv_views(host_runtime, dtype, rounding, T):
+def test_in_place_on_qkv_views(host_runtime, dtype, rounding, T, path):
     hq, hk, d = 4, 2, 32
     qkv = make_qkv(T, hq, hk, d, dtype, seed=T)
     orig = qkv.clone()
@@ -62,7 +82,7 @@ def test_in_place_on_qkv_views(host_runtime, dtype, rounding, T):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
-def test_layouts(host_runtime, dtype):
+def test_layouts(host_runtime, dtype, path):
     T, d = 7, 16
     # [T, C] with head_dim, f32 weights, Gemma offset, weight-less k
     qkv = make_qkv(T, 4, 2, d, dtype, pad=8)
@@ -94,22 +114,27 @@ def test_layouts(host_runtime, dtype):
     close(k, reference_qk_rmsnorm(oh[:, 1:8:2].contiguous(), None, 1e-6), dtype)
 
 
-def test_separate_buffers_make_two_calls(host_runtime):
+def test_separate_buffers_make_two_calls(host_runtime, path):
     T, d = 5, 16
     q = torch.randn(T, 4, d)
     k = torch.randn(T, 2, d)
     oq, ok = q.clone(), k.clone()
     calls = ops.plan_calls(q, k, None, None, 1e-6, 1e-6, 0.0, 0, 0)
     assert len(calls) == 2
+    if ops.REGISTRATION == "native":
+        assert ops.native_plan(q, k, None, None, 1e-6, 1e-6, 0.0, 0, 0)[0] == 2
     ops.fused_qk_rmsnorm_(q, k)
     close(q, reference_qk_rmsnorm(oq, None, 1e-6), torch.float32)
     close(k, reference_qk_rmsnorm(ok, None, 1e-6), torch.float32)
     qkv = torch.randn(T, 128)
     assert len(ops.plan_calls(qkv[:, :64].view(T, 4, d), qkv[:, 64:96].view(T, 2, d), None, None, 1e-6, 1e-6,
                               0.0, 0, 0)) == 1
+    if ops.REGISTRATION == "native":
+        assert ops.native_plan(qkv[:, :64].view(T, 4, d), qkv[:, 64:96].view(T, 2, d), None, None, 1e-6, 1e-6,
+                               0.0, 0, 0)[0] == 1
 
 
-def test_functional_variant_leaves_inputs_alone(host_runtime):
+def test_functional_variant_leaves_inputs_alone(host_runtime, path):
     T, d = 6, 32
     qkv = make_qkv(T, 4, 2, d, torch.bfloat16)
     orig = qkv.clone()
@@ -122,7 +147,7 @@ def test_functional_variant_leaves_inputs_alone(host_runtime):
 
 
 @pytest.mark.parametrize("name", ["qwen3_tiny", "gemma3_tiny", "llama4_tiny"])
-def test_apply_qk_norm_matches_the_models_eager_norms(host_runtime, name):
+def test_apply_qk_norm_matches_the_models_eager_norms(host_runtime, name, path):
     """sglang's call shape: apply_qk_norm(q, k, q_norm, k_norm, head_dim) on views of qkv equals
     the model's own norm modules applied eagerly."""
     from qk import models
@@ -152,7 +177,7 @@ def test_apply_qk_norm_matches_the_models_eager_norms(host_runtime, name):
     close(q3, ref_q, torch.bfloat16, ulps)
 
 
-def test_python_validation_errors():
+def test_python_validation_errors(path):
     q = torch.randn(4, 64)
     k = torch.randn(4, 32)
     with pytest.raises(ValueError, match="same dtype"):
@@ -171,7 +196,7 @@ def test_python_validation_errors():
         ops.fused_qk_rmsnorm_(q.double(), k.double())
 
 
-def test_runtime_error_message_is_surfaced(host_runtime):
+def test_runtime_error_message_is_surfaced(host_runtime, path):
     """Overlapping q and k pass the Python checks; the runtime rejects them and its
     qk_last_error_message() reaches the exception."""
     qkv = torch.randn(4, 128)

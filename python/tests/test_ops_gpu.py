@@ -36,6 +36,18 @@ def cuda_runtime():
     return lib
 
 
+@pytest.fixture(params=["registered", "python"])
+def path(request):
+    """The registered op, or the Python (ctypes) implementation called directly."""
+    if request.param == "registered":
+        yield ops.REGISTRATION
+    elif ops.REGISTRATION != "native":
+        pytest.skip("the registered op is the Python one")
+    else:
+        with ops.python_path():
+            yield "python"
+
+
 def close(a, b, dtype, ulps=1):
     atol, rtol = (t * ulps for t in TOL[dtype])
     torch.testing.assert_close(a.float().cpu(), b.float().cpu(), atol=atol, rtol=rtol)
@@ -62,7 +74,7 @@ def _norm_weight(norm):
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 @pytest.mark.parametrize("T", [1, 17, 4099])
-def test_against_eager_and_reference(case, dtype, T):
+def test_against_eager_and_reference(case, dtype, T, path):
     name, hq, hk, d, make, rounding, offset, full = case
     qs, ks = hq * d, hk * d
     group_q, group_k = (qs, ks) if full else (d, d)
@@ -102,7 +114,7 @@ def test_against_eager_and_reference(case, dtype, T):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
-def test_f32_weights_interleaved_heads_and_cpu_agreement(dtype):
+def test_f32_weights_interleaved_heads_and_cpu_agreement(dtype, path):
     T, d = 33, 64
     buf = fresh_qkv(T, 12 * d, dtype, seed=7)
     orig = buf.clone()
@@ -118,7 +130,7 @@ def test_f32_weights_interleaved_heads_and_cpu_agreement(dtype):
     assert torch.equal(heads[:, 8:], orig.view(T, 12, d)[:, 8:])
 
 
-def test_functional_variant():
+def test_functional_variant(path):
     T, d = 65, 128
     qkv = fresh_qkv(T, 48 * d, torch.bfloat16, seed=3)
     orig = qkv.clone()
@@ -172,7 +184,7 @@ def test_functional_variant_inside_torch_compile():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
-def test_inside_a_cuda_graph(dtype):
+def test_inside_a_cuda_graph(dtype, path):
     T, d = 257, 128
     static = torch.zeros(T, 48 * d, device=DEV, dtype=dtype)
     q, k, v = static.split([32 * d, 8 * d, 8 * d], dim=-1)
@@ -197,7 +209,7 @@ def test_inside_a_cuda_graph(dtype):
         assert torch.equal(v, fv)
 
 
-def test_runtime_error_message_is_surfaced():
+def test_runtime_error_message_is_surfaced(path):
     qkv = torch.randn(4, 128, device=DEV)
     before = qkv.clone()
     with pytest.raises(RuntimeError) as ei:
@@ -206,7 +218,7 @@ def test_runtime_error_message_is_surfaced():
     assert torch.equal(qkv, before)
 
 
-def test_uses_the_current_stream():
+def test_uses_the_current_stream(path):
     T, d = 1024, 128
     qkv = fresh_qkv(T, 48 * d, torch.bfloat16, seed=9)
     orig = qkv.clone()
