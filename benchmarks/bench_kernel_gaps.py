@@ -174,8 +174,10 @@ def case_shifted(libs, sgl, copy_bw, rows, Ts):
             variants = {f"qk": lambda b, lib=libs["default"]: call_ranges(lib, b, stride, T,
                                                                         head_ranges(Hq, Hkv, D, wq, wk))}
             if label == "shifted":
-                variants["qk_noshift"] = lambda b, lib=libs["noshift"]: call_ranges(
-                    lib, b, stride, T, head_ranges(Hq, Hkv, D, wq, wk))
+                for vn, lib in libs.items():
+                    if vn != "default" and not vn.startswith("bw"):
+                        variants[f"qk_{vn}"] = lambda b, lib=lib: call_ranges(
+                            lib, b, stride, T, head_ranges(Hq, Hkv, D, wq, wk))
             variants["triton"] = lambda b: bq.tri_qknorm_inplace(b[: T * stride].view(T, stride), wq, wk, Hq,
                                                                  Hkv, D, 1e-6, False, 16, 4)
             # sglang's kernel needs 16-byte aligned rows: on the shifted buffer it faults

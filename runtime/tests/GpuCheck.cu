@@ -348,14 +348,16 @@ int main(int argc, char **argv) {
     const char *v = std::getenv(name);
     return v ? v : "-";
   };
-  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s; "
-              "QK_RUNTIME_L2_PREFETCH=%s QK_RUNTIME_WAVES=%s "
-              "QK_RUNTIME_WIDE_PARAMS=%s\n",
+  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s;",
               prop.name, prop.major, prop.minor, prop.multiProcessorCount,
               qk_runtime_name(),
-              std::getenv("QK_RUNTIME_DISABLE_PDL") ? "disabled" : "enabled",
-              env("QK_RUNTIME_L2_PREFETCH"), env("QK_RUNTIME_WAVES"),
-              env("QK_RUNTIME_WIDE_PARAMS"));
+              std::getenv("QK_RUNTIME_DISABLE_PDL") ? "disabled" : "enabled");
+  for (const char *name :
+       {"QK_RUNTIME_L2_PREFETCH", "QK_RUNTIME_WAVES", "QK_RUNTIME_WIDE_PARAMS",
+        "QK_RUNTIME_SHIFT_ROWS", "QK_RUNTIME_NO_SHIFT",
+        "QK_RUNTIME_EARLY_PREFETCH", "QK_RUNTIME_BLOCK_WAVES"})
+    std::printf(" %s=%s", name, env(name));
+  std::printf("\n");
   if (std::strcmp(qk_runtime_name(), "cuda") != 0) {
     std::printf("FAIL qk_runtime_name() is \"%s\"\n", qk_runtime_name());
     return 1;

@@ -16,14 +16,16 @@ status=0
 "$build/bin/qk-runtime-host-test" -q | tee "$log_dir/host-test.log" | tail -1 || status=1
 "$build/bin/qk-runtime-gpu-check" 2>&1 | tee "$log_dir/gpu-check.log" | grep -E "^(FAIL|SUMMARY|device|PASS (graphs|host))|failed" || status=1
 # The same matrix twice more, failures only, with the switches that select
-# other code paths: plain launches (PDL off) on a two-wave grid (many
-# tokens per team, and the first wave prefetches for the second: the token
-# loop and its prefetches); then every call on the 64-bit parameter block
-# (the path of more than two ranges and huge offsets) without the L2
-# prefetch.
-QK_RUNTIME_DISABLE_PDL=1 QK_RUNTIME_WAVES=2 \
+# other code paths (runtime/cuda/Options.h): plain launches (PDL off) on a
+# two-wave grid (many tokens per team, and the first wave prefetches for
+# the second: the token loop and its prefetches) with four shifted rows in
+# flight; then every call on the 64-bit parameter block (the path of more
+# than two ranges and huge offsets) without the next-wave L2 prefetch, with
+# the own-row prefetch before the PDL wait, and shifted rows on the
+# element-by-element path.
+QK_RUNTIME_DISABLE_PDL=1 QK_RUNTIME_WAVES=2 QK_RUNTIME_SHIFT_ROWS=4 \
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-nopdl.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
-QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=0 \
+QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=0 QK_RUNTIME_EARLY_PREFETCH=1 QK_RUNTIME_NO_SHIFT=1 \
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-wide.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
