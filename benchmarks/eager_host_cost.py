@@ -137,6 +137,16 @@ def worker(args):
                         raise RuntimeError(lib.last_error_message())
 
                 fns["abi"] = abi
+                # The machine's own floor for any torch op call: a dispatcher round trip that
+                # does no work (aten.detach), and, with QK_BENCH_SGL_DIR (build_anchors.sh's
+                # output, tvm_ffi importable), sglang's fused_inplace_qknorm through tvm-ffi
+                # (its DLPack fast path) on the same views.
+                fns["aten_detach"] = lambda: torch.ops.aten.detach.default(q3)
+                sgl_dir = os.environ.get("QK_BENCH_SGL_DIR")
+                if sgl_dir and dev == "cuda" and not off:
+                    import tvm_ffi
+                    sgl = tvm_ffi.load_module(os.path.join(sgl_dir, "sgl_qknorm_128_bf16_t.so"))
+                    fns["sgl"] = lambda: sgl.qknorm(q3, k3, wq, wk, eps)
             for variant, fn in fns.items():
                 r = time_calls(fn, args.calls, args.chunk, sync)
                 out["results"].append(dict(config=name, T=T, variant=variant, **r))
@@ -185,7 +195,7 @@ def main():
         print(f"# {p}: {r['op_info']}  |  {r['backend']}")
     cell = {(p, x["config"], x["T"], x["variant"]): x for p, r in runs.items() for x in r["results"]}
     cols = [("native", "op"), ("native", "wrapper"), ("native", "apply"), ("python", "op"), ("python", "wrapper"),
-            ("python", "apply"), ("native", "abi")]
+            ("python", "apply"), ("native", "abi"), ("native", "aten_detach"), ("native", "sgl")]
     for metric, title in (("median", "median host wall per call (us), untimed sync every --chunk calls"),
                           ("p90", "90th percentile of the same (us)"),
                           ("loop", f"loop of {args.calls} calls + one synchronize, per call (us)"),

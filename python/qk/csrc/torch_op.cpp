@@ -33,7 +33,6 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -133,7 +132,7 @@ void *current_cuda_stream(int32_t device_index) {
   }();
   TORCH_CHECK(get, "qk: torch's aoti_torch_get_current_cuda_stream was not found (is libtorch_cuda.so loaded?)");
   void *stream = nullptr;
-  TORCH_CHECK(get(device_index, &stream) == 0, "qk: aoti_torch_get_current_cuda_stream(", device_index,
+  TORCH_CHECK(get(device_index, &stream) == 0, "qk: aoti_torch_get_current_cuda_stream(", num(device_index),
               ") failed");
   return stream;
 }
@@ -163,13 +162,19 @@ std::string py_dtype(at::ScalarType t) {
   }
 }
 
+// Integers in messages are formatted here, never by an ostream of this library: on the H200
+// machine (torch 2.11, its own libstdc++) inserting a `long` into a stream from code compiled
+// into this extension crashed inside the num_put facet (a second libstdc++'s locale state),
+// while strings were fine. c10::SymInt keeps its own printing, compiled into libc10.
+std::string num(int64_t v) { return std::to_string(v); }
+const c10::SymInt &num(const c10::SymInt &v) { return v; }
+
 template <class I>
 std::string py_tuple(c10::ArrayRef<I> v) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
-  os << (v.size() == 1 ? ",)" : ")");
-  return os.str();
+  std::string out = "(";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + c10::str(num(v[i]));
+  out += v.size() == 1 ? ",)" : ")";
+  return out;
 }
 
 // repr() of a Python float: the shortest digits that read back as x, exponent form when the
@@ -236,22 +241,22 @@ Layout<I> group_layout(const at::Tensor &x, const char *name, int64_t head_dim) 
     I g = head_dim ? I(head_dim) : cols;
     if (cols != 0) {
       I s = dim_stride<I>(x, 1);
-      TORCH_CHECK_VALUE(s == 1, name, ": the column stride must be 1 (got ", s, ")");
+      TORCH_CHECK_VALUE(s == 1, name, ": the column stride must be 1 (got ", num(s), ")");
     }
-    TORCH_CHECK_VALUE(!(g <= 0 || cols % g != 0), name, ": ", cols, " columns are not a multiple of head_dim ", g);
+    TORCH_CHECK_VALUE(!(g <= 0 || cols % g != 0), name, ": ", num(cols), " columns are not a multiple of head_dim ", num(g));
     return {cols / g, g, g};
   }
   if (x.dim() == 3) {
     I h = dim_size<I>(x, 1), d = dim_size<I>(x, 2);
     if (d != 0) {
       I s = dim_stride<I>(x, 2);
-      TORCH_CHECK_VALUE(s == 1, name, ": the innermost stride must be 1 (got ", s, ")");
+      TORCH_CHECK_VALUE(s == 1, name, ": the innermost stride must be 1 (got ", num(s), ")");
     }
     I g = head_dim ? I(head_dim) : d;
     if (g == d) return {h, d, h > 1 ? dim_stride<I>(x, 1) : d};
     if (g == h * d && (h <= 1 || dim_stride<I>(x, 1) == d)) return {I(1), g, g};
-    TORCH_CHECK_VALUE(false, name, ": head_dim ", g, " must be the last dimension (", d, ") or the whole packed row (",
-                      h * d, ")");
+    TORCH_CHECK_VALUE(false, name, ": head_dim ", num(g), " must be the last dimension (", num(d),
+                      ") or the whole packed row (", num(I(h * d)), ")");
   }
   TORCH_CHECK_VALUE(false, name, ": expected [tokens, columns] or [tokens, heads, head_dim], got shape ",
                     py_tuple(all_sizes<I>(x)));
@@ -265,7 +270,7 @@ template <class I>
 void check_weight(const std::optional<at::Tensor> &w, const char *name, at::ScalarType dtype, at::Device device,
                   const I &group) {
   if (!w.has_value() || !w->defined()) return;
-  TORCH_CHECK_VALUE(w->dim() == 1 && dim_size<I>(*w, 0) == group, name, ": expected shape [", group, "], got ",
+  TORCH_CHECK_VALUE(w->dim() == 1 && dim_size<I>(*w, 0) == group, name, ": expected shape [", num(group), "], got ",
                     py_tuple(all_sizes<I>(*w)));
   TORCH_CHECK_VALUE(w->scalar_type() == dtype || w->scalar_type() == at::kFloat, name, ": dtype ",
                     py_dtype(w->scalar_type()), " must be the activation dtype ", py_dtype(dtype), " or torch.float32");
@@ -290,7 +295,7 @@ std::array<Layout<I>, 2> validate(const at::Tensor &q, const at::Tensor &k, cons
                     " is not supported (cpu, cuda)");
   if (q.dim() > 0 && k.dim() > 0) {  // else group_layout names the shape
     I tq = dim_size<I>(q, 0), tk = dim_size<I>(k, 0);
-    TORCH_CHECK_VALUE(tq == tk, "q and k must have the same number of tokens (", tq, " vs ", tk, ")");
+    TORCH_CHECK_VALUE(tq == tk, "q and k must have the same number of tokens (", num(tq), " vs ", num(tk), ")");
   }
   TORCH_CHECK_VALUE(rounding == 0 || rounding == 1, "rounding must be 'once' or 'before_weight'");
   TORCH_CHECK_VALUE(eps >= 0.0 && eps != std::numeric_limits<double>::infinity(),
