@@ -199,44 +199,10 @@ def parse_remark(diag: Diagnostic) -> Optional[Remark]:
                             call_stack=diag.call_stack)
 
 
-_SUMMARY_PATTERNS = [
-    (re.compile(r"(\d+) RMSNorm\(s\) raised, (\d+) candidate\(s\) rejected"), ("raised", "rejected")),
-    (re.compile(r"(\d+) site\(s\) fused \((\d+) norms?\), (\d+) rejected, (\d+) with a copy kept"),
-     ("sites_fused", "norms_fused", "rejected", "copies_kept")),
-]
-
-
-def parse_summary(message: str) -> Dict[str, int]:
-    """Legacy: the counts of a summary remark's *text*, for remarks printed by a qk-opt older
-    than the structured arguments (statistics_from_remarks uses it only for a summary remark
-    without arguments). Known texts map to fixed keys; any other text maps each
-    `<number> <words>` clause to a snake_case key of its words."""
-    for pattern, keys in _SUMMARY_PATTERNS:
-        m = pattern.search(message)
-        if m:
-            return {k: int(v) for k, v in zip(keys, m.groups())}
-    out = {}
-    for clause in re.split(r"[,;]", message):
-        m = re.search(r"(\d+)\s+(.*)", clause.strip())
-        if m:
-            key = re.sub(r"[^a-z0-9]+", "_", re.sub(r"\(s\)", "s", m.group(2).lower())).strip("_")
-            if key:
-                out[key] = int(m.group(1))
-    return out
-
-
 def statistics_from_remarks(remarks: Sequence[Remark]) -> Dict[str, Dict[str, int]]:
-    """The counts of the summary remarks per pass, from their arguments (qk.remarks.statistics).
-    A summary remark without any count argument (printed by an older qk-opt) falls back to
-    parse_summary of its text."""
-    with_args = [r for r in remarks if not r.category.startswith("qk-summary") or r.counts()]
-    stats = _statistics(with_args)
-    for r in remarks:
-        if r.category.startswith("qk-summary") and not r.counts():
-            d = stats.setdefault(r.pass_name, {})
-            for k, v in parse_summary(r.message).items():
-                d[k] = d.get(k, 0) + v
-    return stats
+    """The counts of the summary remarks per pass, from their structured arguments only
+    (qk.remarks.statistics): the message text is for people and may be reworded freely."""
+    return _statistics(remarks)
 
 
 _HELP_CACHE: Dict[str, str] = {}

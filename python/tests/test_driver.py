@@ -101,7 +101,8 @@ def test_parse_remark_fields():
         '      ^\n'
         'outer.py:40:5: note: called from\n'
         'x.mlir:0:0: remark: [Analysis] Summary | Category:qk-summary:qk-fuse-strided-qk-norm | '
-        'Remark="0 site(s) fused (0 norms), 1 rejected, 0 with a copy kept"\n')
+        'Remark="0 site(s) fused (0 norms), 1 rejected, 0 with a copy kept", copies_kept=0, norms_fused=0, '
+        'rejected=1, sites_fused=0\n')
     assert len(d) == 2
     r = driver.parse_remark(d[0])
     assert (r.kind, r.name, r.category, r.pass_name) == ("Missed", "NotFused", "qk-fuse-strided-qk-norm",
@@ -116,10 +117,17 @@ def test_parse_remark_fields():
         "qk-fuse-strided-qk-norm": {"sites_fused": 0, "norms_fused": 0, "rejected": 1, "copies_kept": 0}}
 
 
-def test_parse_summary_fallback():
-    assert driver.parse_summary("2 RMSNorm(s) raised, 1 candidate(s) rejected") == {"raised": 2, "rejected": 1}
-    assert driver.parse_summary("3 call(s) emitted, 1 split by weight type") == {"calls_emitted": 3,
-                                                                                  "split_by_weight_type": 1}
+def test_statistics_ignore_the_summary_text():
+    """Counts come from the arguments: a summary without them counts nothing, whatever its
+    text says, and a reworded text with arguments counts the arguments."""
+    d = driver.parse_diagnostics(
+        'x.mlir:0:0: remark: [Analysis] Summary | Category:qk-summary:qk-raise-rms-norm | '
+        'Remark="2 RMSNorm(s) raised, 1 candidate(s) rejected"\n'
+        'x.mlir:0:0: remark: [Analysis] Summary | Category:qk-summary:qk-raise-rms-norm | '
+        'Remark="raised three norms today", raised=3, rejected=0\n')
+    old, new = (driver.parse_remark(x) for x in d)
+    assert driver.statistics_from_remarks([old]).get("qk-raise-rms-norm", {}) == {}
+    assert driver.statistics_from_remarks([new]) == {"qk-raise-rms-norm": {"raised": 3, "rejected": 0}}
 
 
 def _fake_qk_opt(tmp_path, help_text):
