@@ -14,12 +14,22 @@ namespace qk {
 #define GEN_PASS_DECL
 #include "qk/Transforms/Passes.h.inc"
 
-/// Patterns that raise decomposed linalg RMSNorms to qk.rms_norm.
+// The pattern entry points take the passes' step (match, legality, rewrite)
+// and emit the passes' remarks with the same text and arguments, except the
+// Summary remark (a pattern set has no end to count at). A greedy driver
+// tries an op again after the IR around it changed, so a rejected candidate
+// may report more than once; `--remark-policy=final` keeps the last remark
+// per location and name.
+
+/// Patterns that raise decomposed linalg RMSNorms to qk.rms_norm, with the
+/// Raised / NotRaised remarks of qk-raise-rms-norm. A root whose only user
+/// is a larger RMSNorm is left for that user.
 void populateRaiseRMSNormPatterns(RewritePatternSet &patterns);
 
-/// Patterns that fuse qk.rms_norm on strided slices of one qkv value into
-/// one qk.fused_qk_norm. The patterns work per qkv value; remarks are
-/// emitted for every fused and rejected site.
+/// Patterns that fuse qk.rms_norm on strided views of a qkv value into
+/// qk.fused_qk_norm: one norm at a time, with the legality and the Fused /
+/// NotFused remarks of qk-fuse-strided-qk-norm (a Fused remark per norm),
+/// then nested fused ops of one qkv with disjoint ranges merged into one.
 void populateFuseStridedQKNormPatterns(RewritePatternSet &patterns);
 
 /// Patterns that decompose qk ops into upstream linalg.

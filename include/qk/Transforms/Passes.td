@@ -52,7 +52,7 @@ def QKFuseStridedQKNorm : Pass<"qk-fuse-strided-qk-norm"> {
     dimension apart), and replaces all such norms of one qkv value (q and k
     of one attention block) with ONE `qk.fused_qk_norm` whose init is the
     whole qkv tensor. The groups are derived from the buffer layout of the
-    view (`include/qk/Transforms/QKVViews.h`): packed heads, full-width
+    view (`include/qk/Analysis/QKVViews.h`): packed heads, full-width
     groups, heads `group_stride` apart (Qwen3-Next's q between its gate
     heads), or heads interleaved per KV group (one range per KV group).
     Every value that reads a norm result is rebuilt directly as a view of

@@ -34,10 +34,13 @@ def ApplyQKRaiseRMSNormPatternsOp : QKPatternsOp<"raise_rms_norm"> {
     is replaced by one `qk.rms_norm`; the generics that fed it die unless
     something else uses them. Everything the pass rejects is left alone.
 
-    Unlike the pass, the patterns emit no remarks, and a root is raised
-    whenever the greedy driver reaches it unless its only user is a larger
-    RMSNorm (so a partial `x * r` is not raised without its weight
-    multiply).
+    The patterns emit the pass's `Raised` and `NotRaised` remarks (same
+    text and arguments), but no `Summary`; a greedy driver retries an op
+    after the IR around it changed, so a rejected candidate may report more
+    than once (`--remark-policy=final` keeps the last). Unlike the pass, a
+    root is raised whenever the greedy driver reaches it unless its only
+    user is a larger RMSNorm (so a partial `x * r` is not raised without its
+    weight multiply).
 
     ```mlir
     transform.apply_patterns to %func {
@@ -61,8 +64,12 @@ def ApplyQKFuseStridedQKNormPatternsOp : QKPatternsOp<"fuse_strided_qk_norm"> {
     overlap, or more than `QK_MAX_RANGES` of them, stay in separate fused
     ops. Norms that fail the checks are left alone.
 
-    Unlike the pass, the patterns emit no remarks and do not fold the
-    reshape pairs they leave (`expand_shape(collapse_shape(x))`); add
+    The patterns emit the pass's `Fused` and `NotFused` remarks (same text
+    and arguments), one `Fused` remark per norm as they fuse it (the merge
+    adds none), and no `Summary`; a rejected norm may report once per
+    greedy retry (`--remark-policy=final` keeps the last). Unlike the pass,
+    they do not fold the reshape pairs they leave
+    (`expand_shape(collapse_shape(x))`); add
     `transform.apply_patterns.canonicalization` to the same
     `apply_patterns` to fold them.
 

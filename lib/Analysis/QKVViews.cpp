@@ -1,6 +1,6 @@
 //===- QKVViews.cpp - What bufferization makes of views of qkv ------------===//
 
-#include "qk/Transforms/QKVViews.h"
+#include "qk/Analysis/QKVViews.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -88,36 +88,41 @@ FailureOr<ColumnPattern> mlir::qk::getColumnPattern(MemRefType view) {
 FailureOr<SmallVector<GroupRange>> mlir::qk::getNormGroups(MemRefType view,
                                                            int64_t groupSize,
                                                            int64_t maxRanges,
-                                                           std::string &why) {
-  if (groupSize <= 0) {
-    why = "the normalised dimension is empty";
-    return failure();
-  }
+                                                           MatchFailure &why) {
+  auto fail = [&](StringRef code, const Twine &text,
+                  Figures figures = {}) -> FailureOr<SmallVector<GroupRange>> {
+    figures.insert(figures.begin(),
+                   std::pair<StringRef, std::string>(
+                       "group_size", std::to_string(groupSize)));
+    return why.fail(code, text, std::move(figures));
+  };
+  if (groupSize <= 0)
+    return fail("empty-row", "the normalised dimension is empty");
   FailureOr<ColumnPattern> pattern = getColumnPattern(view);
-  if (failed(pattern)) {
-    why = "the columns of the slice are not a static strided pattern";
-    return failure();
-  }
+  if (failed(pattern))
+    return fail("columns-not-strided",
+                "the columns of the slice are not a static strided pattern");
   int64_t width = 1;
   for (auto [size, stride] : pattern->dims)
     width *= size;
-  if (width % groupSize != 0) {
-    why = "groups of " + std::to_string(groupSize) +
-          " elements cross token rows (range width " + std::to_string(width) +
-          ")";
-    return failure();
-  }
+  if (width % groupSize != 0)
+    return fail("groups-cross-rows",
+                "groups of " + Twine(groupSize) +
+                    " elements cross token rows (range width " + Twine(width) +
+                    ")",
+                {{"width", std::to_string(width)}});
   SmallVector<std::pair<int64_t, int64_t>> outer(pattern->dims);
   std::pair<int64_t, int64_t> run = {1, 1};
   if (!outer.empty())
     run = outer.pop_back_val();
   if (run.second != 1 || run.first % groupSize != 0) {
-    why = "groups of " + std::to_string(groupSize) +
-          " elements are not contiguous in qkv (runs of " +
-          std::to_string(run.first) + " columns, " +
-          std::to_string(outer.empty() ? run.second : outer.back().second) +
-          " apart)";
-    return failure();
+    int64_t apart = outer.empty() ? run.second : outer.back().second;
+    return fail("groups-not-contiguous",
+                "groups of " + Twine(groupSize) +
+                    " elements are not contiguous in qkv (runs of " +
+                    Twine(run.first) + " columns, " + Twine(apart) + " apart)",
+                {{"run_columns", std::to_string(run.first)},
+                 {"run_stride", std::to_string(apart)}});
   }
   GroupRange base{pattern->offset, run.first / groupSize, groupSize, groupSize};
   if (base.numGroups == 1 && !outer.empty()) {
@@ -129,11 +134,12 @@ FailureOr<SmallVector<GroupRange>> mlir::qk::getNormGroups(MemRefType view,
   int64_t numRanges = 1;
   for (auto [size, stride] : outer)
     numRanges *= size;
-  if (numRanges > maxRanges) {
-    why = "the groups need " + std::to_string(numRanges) +
-          " ranges of one stride (at most " + std::to_string(maxRanges) + ")";
-    return failure();
-  }
+  if (numRanges > maxRanges)
+    return fail("groups-need-too-many-ranges",
+                "the groups need " + Twine(numRanges) +
+                    " ranges of one stride (at most " + Twine(maxRanges) + ")",
+                {{"ranges", std::to_string(numRanges)},
+                 {"max_ranges", std::to_string(maxRanges)}});
   SmallVector<GroupRange> ranges;
   for (int64_t r = 0; r < numRanges; ++r) {
     GroupRange range = base;

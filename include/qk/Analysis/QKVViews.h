@@ -16,8 +16,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QK_TRANSFORMS_QKVVIEWS_H
-#define QK_TRANSFORMS_QKVVIEWS_H
+#ifndef QK_ANALYSIS_QKVVIEWS_H
+#define QK_ANALYSIS_QKVVIEWS_H
+
+#include "qk/Analysis/MatchFailure.h"
 
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Builders.h"
@@ -70,11 +72,21 @@ struct GroupRange {
 
 /// The groups that a norm over rows of `groupSize` elements of the row-major
 /// reinterpretation of `view` normalises, as at most `maxRanges` ranges.
-/// Fails with `why` when the groups are not contiguous columns of one token.
+/// Fails when the groups are not contiguous columns of one token; `why`
+/// then holds the reason, `group_size` and the figures of its message:
+///  - `empty-row`: groupSize is not positive;
+///  - `columns-not-strided`: the view's columns are not a static strided
+///    pattern;
+///  - `groups-cross-rows`: groupSize does not divide the row width
+///    (`width`);
+///  - `groups-not-contiguous`: the view's runs of contiguous columns
+///    (`run_columns`, `run_stride` apart) do not hold whole groups;
+///  - `groups-need-too-many-ranges`: the groups need `ranges` ranges of one
+///    stride, more than `max_ranges`.
 FailureOr<SmallVector<GroupRange>> getNormGroups(MemRefType view,
                                                  int64_t groupSize,
                                                  int64_t maxRanges,
-                                                 std::string &why);
+                                                 MatchFailure &why);
 
 /// Index `j` such that `shape` is a row-major reinterpretation of
 /// [tokens, width] that keeps tokens apart from columns: the product of
@@ -110,4 +122,4 @@ Value materializeReinterpretation(OpBuilder &b, Location loc, Value base,
 
 } // namespace mlir::qk
 
-#endif // QK_TRANSFORMS_QKVVIEWS_H
+#endif // QK_ANALYSIS_QKVVIEWS_H
