@@ -79,6 +79,13 @@ Runtime g_runtime[2];
 
 const char *kind_name(int kind) { return kind == kHost ? "host" : "cuda"; }
 
+// Integers in messages are formatted here, never by an ostream of this library: on the H200
+// machine (torch 2.11, its own libstdc++) inserting a `long` into a stream from code compiled
+// into this extension crashed inside the num_put facet (a second libstdc++'s locale state),
+// while strings were fine. c10::SymInt keeps its own printing, compiled into libc10.
+std::string num(int64_t v) { return std::to_string(v); }
+const c10::SymInt &num(const c10::SymInt &v) { return v; }
+
 void set_runtime(int64_t kind, int64_t fused_rms_norm, int64_t last_error_message, c10::string_view name,
                  c10::string_view missing, bool reference) {
   TORCH_CHECK_VALUE(kind == kHost || kind == kCuda, "qk::_set_runtime: kind must be 0 (host) or 1 (cuda)");
@@ -161,13 +168,6 @@ std::string py_dtype(at::ScalarType t) {
     }
   }
 }
-
-// Integers in messages are formatted here, never by an ostream of this library: on the H200
-// machine (torch 2.11, its own libstdc++) inserting a `long` into a stream from code compiled
-// into this extension crashed inside the num_put facet (a second libstdc++'s locale state),
-// while strings were fine. c10::SymInt keeps its own printing, compiled into libc10.
-std::string num(int64_t v) { return std::to_string(v); }
-const c10::SymInt &num(const c10::SymInt &v) { return v; }
 
 template <class I>
 std::string py_tuple(c10::ArrayRef<I> v) {
