@@ -3,8 +3,9 @@
 // What it lowers: `qk.fused_qk_norm` and `qk.rms_norm` on memrefs, i.e.
 // after bufferization.
 //
-// Legality: activations of f32, f16 or bf16, weights of the activation type
-// or f32, and a layout the ABI's `[tokens, columns]` view with `num_groups`
+// Legality: activations of an element type of the runtime's table
+// (qk/Runtime/Codes.def: f32, f16, bf16), weights of the activation type or
+// f32, and a layout the ABI's `[tokens, columns]` view with `num_groups`
 // groups `group_stride` apart can describe:
 //   - [T, C] qkv (fused op) or [N, D] input (rms_norm): tokens are rows;
 //   - [T, H, D] qkv or [A, B, D] input: tokens are the outer dimension, the
@@ -15,10 +16,20 @@
 // Everything else is an error at the op's location: the pass never drops a
 // norm and never adds a copy.
 //
-// The rewrite: one `func.call` per op (per weight element type, for the
-// rare fused op that mixes bf16 and f32 weights) of the entry point
-// declared by `getOrDeclareEntryPoint`, then a status check that reports
-// the runtime's message and aborts.
+// Structure: a dialect conversion. The ConversionTarget makes both ops on
+// memrefs illegal; one OpConversionPattern per op rewrites it into a call,
+// applied with applyPartialConversion. Each pattern first runs every check
+// of its op (all diagnostics are emitted there, before any IR is built),
+// then builds the call, which cannot fail. An op a pattern rejected with an
+// error becomes legal, so that its error is the only diagnostic (not also
+// the driver's "failed to legalize"); the pass then fails.
+//
+// The rewrite (runtime ABI version 2, include/qk/Runtime/QKNormRuntime.h):
+// the op's ranges become the rows of a memref<Nx12xi64> range table
+// (qk_ciface_range_t: scalars, f32 bit patterns, codes and the weight's
+// rank-1 view), allocated once per function and filled right before one
+// `func.call` of the entry point of the activation type, then a status
+// check that reports the runtime's message and aborts.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,18 +44,85 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/DialectConversion.h"
 
-#include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/bit.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstddef>
+#include <iterator>
+#include <optional>
 
 namespace mlir::qk {
 #define GEN_PASS_DEF_QKLOWERTOKERNELCALL
 #include "qk/Conversion/Passes.h.inc"
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// The codes of qk/Runtime/Codes.def
+//===----------------------------------------------------------------------===//
+
+// The ODS enum RoundingMode (QKAttrs.td: the attribute's cases, parser and
+// printer) is tied to the runtime's codes: every row of the table names its
+// ODS case, whose value must be the C code, and ODS has no case beyond the
+// table's.
+#define QK_ROUNDING(NAME, CODE, MNEMONIC, ODS_NAME)                            \
+  static_assert(static_cast<int64_t>(RoundingMode::ODS_NAME) ==                \
+                    QK_ROUNDING_##NAME,                                        \
+                "RoundingMode::" #ODS_NAME " is not QK_ROUNDING_" #NAME        \
+                " (include/qk/Runtime/Codes.def)");
+#include "qk/Runtime/Codes.def"
+constexpr unsigned kNumRoundingCodes = 0
+#define QK_ROUNDING(...) +1
+#include "qk/Runtime/Codes.def"
+    ;
+static_assert(getMaxEnumValForRoundingMode() + 1 == kNumRoundingCodes,
+              "RoundingMode and include/qk/Runtime/Codes.def list different "
+              "rounding modes");
+
+int64_t roundingCode(RoundingMode mode) {
+  switch (mode) {
+#define QK_ROUNDING(NAME, CODE, MNEMONIC, ODS_NAME)                            \
+  case RoundingMode::ODS_NAME:                                                 \
+    return QK_ROUNDING_##NAME;
+#include "qk/Runtime/Codes.def"
+  }
+  llvm_unreachable("a RoundingMode without a row in Codes.def");
+}
+
+/// An element type the runtime knows: its code and its name (the suffix of
+/// the entry point).
+struct RuntimeDtype {
+  qk_dtype_t code;
+  StringRef name;
+};
+
+std::optional<RuntimeDtype> runtimeDtype(Type type) {
+#define QK_DTYPE(NAME, CODE, CNAME, BYTES, MLIR_TYPE, TORCH)                   \
+  if (isa<MLIR_TYPE>(type))                                                    \
+    return RuntimeDtype{QK_DTYPE_##NAME, #CNAME};
+#include "qk/Runtime/Codes.def"
+  return std::nullopt;
+}
+
+/// "f32, f16 or bf16", for diagnostics.
+std::string runtimeDtypeList() {
+  const StringRef names[] = {
+#define QK_DTYPE(NAME, CODE, CNAME, ...) #CNAME,
+#include "qk/Runtime/Codes.def"
+  };
+  std::string list;
+  for (size_t i = 0, e = std::size(names); i < e; ++i)
+    list += (i == 0 ? "" : i + 1 == e ? " or " : ", ") + names[i].str();
+  return list;
+}
+
+/// Column of a field of qk_ciface_range_t in its row of the range table.
+#define QK_RANGE_WORD(field)                                                   \
+  static_cast<int64_t>(offsetof(qk_ciface_range_t, field) / sizeof(int64_t))
 
 //===----------------------------------------------------------------------===//
 // What one call passes
@@ -60,35 +138,183 @@ struct RowView {
   Value headStride;  // i64, strides[1] of a rank-3 source (else null)
 };
 
-/// One range of the call: scalars as SSA values, weight as a rank-1 view.
+/// One range of the call: scalars as SSA values, the weight as a memref.
 struct CallRange {
-  Value weight; // memref<?xW, strided<[?], offset: ?>>
+  Value weight; // rank-1 memref, or null for no weight
   Value columnOffset, numGroups, groupSize, groupStride;
   float epsilon, weightOffset;
   RoundingMode rounding;
 };
 
-/// "f32", "f16", "bf16", or "" for element types the runtime lacks.
-StringRef dtypeSuffix(Type type) {
-  if (type.isF32())
-    return "f32";
-  if (type.isF16())
-    return "f16";
-  if (type.isBF16())
-    return "bf16";
-  return "";
-}
-
 MemRefType dynamicViewType(Type elementType, unsigned rank) {
   MLIRContext *ctx = elementType.getContext();
   SmallVector<int64_t> dyn(rank, ShapedType::kDynamic);
   return MemRefType::get(
-      dyn, elementType,
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dyn));
+      dyn, elementType, StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dyn));
+}
+
+/// memref<?x12xi64>: the range table operand.
+MemRefType rangeTableType(MLIRContext *ctx, int64_t rows) {
+  return MemRefType::get({rows, QK_CIFACE_RANGE_WORDS},
+                         IntegerType::get(ctx, 64));
+}
+
+/// The type of the entry point of activations of `act`.
+FunctionType entryPointType(Type act) {
+  MLIRContext *ctx = act.getContext();
+  MemRefType view = dynamicViewType(act, 2);
+  return FunctionType::get(ctx,
+                           {view, view,
+                            rangeTableType(ctx, ShapedType::kDynamic),
+                            LLVM::LLVMPointerType::get(ctx)},
+                           {IntegerType::get(ctx, 32)});
+}
+
+std::string entryPointName(const RuntimeDtype &act) {
+  return ("qk_fused_rms_norm_" + act.name).str();
+}
+
+FunctionType reportType(MLIRContext *ctx) {
+  return FunctionType::get(
+      ctx, {IntegerType::get(ctx, 32), LLVM::LLVMPointerType::get(ctx)}, {});
+}
+
+constexpr StringLiteral kReportName = "qk_report_error";
+
+//===----------------------------------------------------------------------===//
+// Checks: every diagnostic of the pass, before any IR is built
+//===----------------------------------------------------------------------===//
+
+LogicalResult checkElementTypes(Operation *op, Type act,
+                                ArrayRef<Type> weightTypes) {
+  if (!runtimeDtype(act))
+    return op->emitError("cannot lower to a runtime call: element type ")
+           << act << " is not " << runtimeDtypeList();
+  for (Type w : weightTypes)
+    if (w != act && !w.isF32())
+      return op->emitError("cannot lower to a runtime call: weight element "
+                           "type ")
+             << w << " is neither the activation type " << act << " nor f32";
+  return success();
+}
+
+/// The enclosing function's `{qk.stream}` argument, null if there is none
+/// (the default stream), or an error if it is not a pointer.
+FailureOr<Value> streamArgument(Operation *op) {
+  auto ptrType = LLVM::LLVMPointerType::get(op->getContext());
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  if (!func)
+    return Value();
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+    if (!func.getArgAttr(i, kStreamArgAttrName))
+      continue;
+    Value arg = func.getArgument(i);
+    if (arg.getType() != ptrType)
+      return op->emitError("the {")
+             << kStreamArgAttrName << "} argument #" << i
+             << " must be !llvm.ptr, got " << arg.getType();
+    return arg;
+  }
+  return Value();
+}
+
+/// A symbol `name` of `module` must be absent or a function of `type`.
+LogicalResult checkDeclaration(Operation *op, ModuleOp module, StringRef name,
+                               FunctionType type) {
+  Operation *symbol = module.lookupSymbol(name);
+  if (!symbol)
+    return success();
+  auto existing = dyn_cast<func::FuncOp>(symbol);
+  if (!existing)
+    return op->emitError("symbol @") << name << " is taken by a non-function";
+  if (existing.getFunctionType() != type)
+    return op->emitError("runtime entry point @")
+           << name << " is already declared with type "
+           << existing.getFunctionType() << ", expected " << type;
+  return success();
+}
+
+/// What both ops need: the range count, the stream and the declarations.
+LogicalResult checkCall(Operation *op, ModuleOp module, Type act,
+                        size_t numRanges) {
+  if (numRanges > QK_MAX_RANGES)
+    return op->emitError("cannot lower to a runtime call: ")
+           << numRanges << " ranges, the runtime takes at most "
+           << QK_MAX_RANGES;
+  if (failed(streamArgument(op)))
+    return failure();
+  if (failed(checkDeclaration(op, module, entryPointName(*runtimeDtype(act)),
+                              entryPointType(act))))
+    return failure();
+  return checkDeclaration(op, module, kReportName,
+                          reportType(op->getContext()));
+}
+
+LogicalResult checkFusedQKNorm(FusedQKNormOp op, ModuleOp module) {
+  auto qkvType = cast<MemRefType>(op.getQkv().getType());
+  Type act = qkvType.getElementType();
+  SmallVector<Type> weightTypes;
+  for (Value w : op.getWeights())
+    weightTypes.push_back(cast<MemRefType>(w.getType()).getElementType());
+  if (failed(checkElementTypes(op, act, weightTypes)))
+    return failure();
+  SmallVector<NormRangeAttr> ranges = op.getNormRanges();
+  if (qkvType.getRank() == 3) {
+    // A group of several heads is contiguous only if heads are packed; a
+    // dynamic head stride is checked at run time.
+    int64_t headDim = qkvType.getDimSize(2);
+    for (NormRangeAttr r : ranges) {
+      if (r.getGroupSize() == headDim)
+        continue;
+      int64_t headStride = qkvType.getStridesAndOffset().first[1];
+      if (!ShapedType::isDynamic(headStride) && headStride != headDim)
+        return op.emitError("cannot lower to a runtime call: a group of ")
+               << r.getGroupSize() / headDim
+               << " heads needs packed heads (head stride " << headDim
+               << "), the qkv buffer has head stride " << headStride;
+    }
+  }
+  return checkCall(op, module, act, ranges.size());
+}
+
+/// The reassociation that folds the leading dimensions of a rank > 3
+/// rms_norm operand into one token dimension.
+SmallVector<ReassociationIndices> tokenReassociation(int64_t rank) {
+  SmallVector<ReassociationIndices> reassociation(1);
+  for (int64_t d = 0; d + 2 < rank; ++d)
+    reassociation[0].push_back(d);
+  reassociation.push_back({rank - 2});
+  reassociation.push_back({rank - 1});
+  return reassociation;
+}
+
+LogicalResult checkRMSNorm(RMSNormOp op, ModuleOp module) {
+  auto inType = cast<MemRefType>(op.getInput().getType());
+  Type act = inType.getElementType();
+  SmallVector<Type> weightTypes;
+  if (op.getWeight())
+    weightTypes.push_back(
+        cast<MemRefType>(op.getWeight().getType()).getElementType());
+  if (failed(checkElementTypes(op, act, weightTypes)))
+    return failure();
+  if (inType.getRank() == 0)
+    return op.emitError("cannot lower to a runtime call: rank-0 input");
+  if (inType.getRank() > 3) {
+    auto reassociation = tokenReassociation(inType.getRank());
+    for (Value v : {op.getInput(), op.getInit()}) {
+      auto type = cast<MemRefType>(v.getType());
+      if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type,
+                                                            reassociation))
+        return op.emitError("cannot lower to a runtime call: the leading "
+                            "dimensions of ")
+               << type << " cannot be viewed as one token dimension";
+    }
+  }
+  return checkCall(op, module, act, /*numRanges=*/1);
 }
 
 //===----------------------------------------------------------------------===//
-// Building blocks
+// Building blocks (never fail: the checks ran first)
 //===----------------------------------------------------------------------===//
 
 class CallBuilder {
@@ -98,15 +324,11 @@ public:
   Value i64(int64_t v) {
     return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
   }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value toI64(Value index) {
     return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   }
-  Value toIndex(Value i64Value) {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), i64Value);
-  }
   Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value sub(Value a, Value c) { return arith::SubIOp::create(b, loc, a, c); }
 
   /// Aborts (after the runtime's report) unless `cond`; `what` says which
   /// layout assumption failed.
@@ -122,9 +344,8 @@ public:
     auto type = cast<MemRefType>(source.getType());
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
     auto castOp = memref::ReinterpretCastOp::create(
-        b, loc, dynamicViewType(type.getElementType(), 2),
-        meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
-        ArrayRef<OpFoldResult>{tokens, columns},
+        b, loc, dynamicViewType(type.getElementType(), 2), meta.getBaseBuffer(),
+        OpFoldResult(meta.getOffset()), ArrayRef<OpFoldResult>{tokens, columns},
         ArrayRef<OpFoldResult>{tokenStride, columnStride});
     return castOp.getResult();
   }
@@ -142,7 +363,7 @@ public:
     }
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
     SmallVector<Value> sizes(meta.getSizes()), strides(meta.getStrides());
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value one = index(1);
     if (type.getRank() == 1) {
       rv.view = view2D(source, one, sizes[0], sizes[0], strides[0]);
       rv.numGroups = i64(1);
@@ -152,16 +373,15 @@ public:
     // [A, B, D]: A tokens of B groups, strides[1] apart. An empty middle
     // dimension means no work; the runtime wants num_groups >= 1, so it
     // gets one group of zero tokens instead.
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value noGroups = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                           sizes[1], zero);
+    Value zero = index(0);
+    Value noGroups =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, sizes[1], zero);
     Value tokens = arith::SelectOp::create(b, loc, noGroups, zero, sizes[0]);
     Value groups = arith::MaxSIOp::create(b, loc, sizes[1], one);
     Value columns = arith::AddIOp::create(
         b, loc,
-        arith::MulIOp::create(b, loc,
-                              arith::SubIOp::create(b, loc, groups, one),
-                              strides[1]),
+        arith::MulIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, groups, one), strides[1]),
         sizes[2]);
     rv.view = view2D(source, tokens, columns, strides[0], strides[2]);
     rv.numGroups = toI64(groups);
@@ -170,55 +390,88 @@ public:
     return rv;
   }
 
-  /// A weight as the entry point's rank-1 operand; none = a zero-size view.
-  Value weightView(Value weight, Type elementType) {
-    MemRefType type = dynamicViewType(elementType, 1);
-    if (!weight)
-      weight = memref::AllocaOp::create(b, loc,
-                                        MemRefType::get({0}, elementType));
-    return memref::CastOp::create(b, loc, type, weight);
+  /// The words of one row of the range table (qk_ciface_range_t), by
+  /// column. A weight passes its rank-1 view (aligned pointer, offset, size,
+  /// stride); none passes a zero-size view of the activation dtype.
+  SmallVector<std::pair<int64_t, Value>> rowWords(const CallRange &r,
+                                                  qk_dtype_t act) {
+    auto f32Word = [&](float f) {
+      return i64(int64_t(llvm::bit_cast<uint32_t>(f)));
+    };
+    SmallVector<std::pair<int64_t, Value>> words = {
+        {QK_RANGE_WORD(column_offset), r.columnOffset},
+        {QK_RANGE_WORD(num_groups), r.numGroups},
+        {QK_RANGE_WORD(group_size), r.groupSize},
+        {QK_RANGE_WORD(group_stride), r.groupStride},
+        {QK_RANGE_WORD(epsilon), f32Word(r.epsilon)},
+        {QK_RANGE_WORD(weight_offset), f32Word(r.weightOffset)},
+        {QK_RANGE_WORD(rounding), i64(roundingCode(r.rounding))}};
+    if (!r.weight) {
+      words.append({{QK_RANGE_WORD(weight_dtype), i64(act)},
+                    {QK_RANGE_WORD(weight_aligned), i64(0)},
+                    {QK_RANGE_WORD(weight_memref_offset), i64(0)},
+                    {QK_RANGE_WORD(weight_size), i64(0)},
+                    {QK_RANGE_WORD(weight_stride), i64(1)}});
+      return words;
+    }
+    Type elementType = cast<MemRefType>(r.weight.getType()).getElementType();
+    Value aligned =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.weight);
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.weight);
+    words.append(
+        {{QK_RANGE_WORD(weight_dtype), i64(runtimeDtype(elementType)->code)},
+         {QK_RANGE_WORD(weight_aligned), toI64(aligned)},
+         {QK_RANGE_WORD(weight_memref_offset), toI64(meta.getOffset())},
+         {QK_RANGE_WORD(weight_size), toI64(meta.getSizes()[0])},
+         {QK_RANGE_WORD(weight_stride), toI64(meta.getStrides()[0])}});
+    return words;
+  }
+
+  /// The range table of one call: a memref<Nx12xi64> at the start of the
+  /// region of the nearest automatic allocation scope that is not a serial
+  /// loop (the function, or a parallel loop's body, whose iterations need
+  /// tables of their own). scf.for is such a scope too, but its lowering to
+  /// control flow frees nothing per iteration: a table in its body would
+  /// grow the stack every iteration. The rows are written right before the
+  /// call.
+  Value rangeTable(Operation *op, ArrayRef<CallRange> ranges, qk_dtype_t act) {
+    Value table;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Operation *child = op;
+      for (Operation *parent = op->getParentOp(); parent;
+           child = parent, parent = parent->getParentOp()) {
+        if (parent->hasTrait<OpTrait::AutomaticAllocationScope>() &&
+            !isa<scf::ForOp, scf::WhileOp>(parent)) {
+          b.setInsertionPointToStart(&child->getParentRegion()->front());
+          break;
+        }
+      }
+      table = memref::AllocaOp::create(
+          b, loc, rangeTableType(b.getContext(), int64_t(ranges.size())));
+    }
+    for (auto [row, range] : llvm::enumerate(ranges)) {
+      Value rowIndex = index(int64_t(row));
+      for (auto [column, word] : rowWords(range, act))
+        memref::StoreOp::create(b, loc, word, table,
+                                ValueRange{rowIndex, index(column)});
+    }
+    return memref::CastOp::create(
+        b, loc, rangeTableType(b.getContext(), ShapedType::kDynamic), table);
   }
 
   OpBuilder &b;
   Location loc;
 };
 
-/// The stream operand: the enclosing function's `{qk.stream}` argument, or
-/// null (the default stream).
-FailureOr<Value> getStream(OpBuilder &b, Operation *op) {
-  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  auto func = op->getParentOfType<FunctionOpInterface>();
-  if (func) {
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
-      if (!func.getArgAttr(i, kStreamArgAttrName))
-        continue;
-      Value arg = func.getArgument(i);
-      if (arg.getType() != ptrType)
-        return op->emitError("the {")
-               << kStreamArgAttrName << "} argument #" << i
-               << " must be !llvm.ptr, got " << arg.getType();
-      return arg;
-    }
-  }
-  return Value(LLVM::ZeroOp::create(b, op->getLoc(), ptrType));
-}
-
-/// `func.func private @name(...) -> i32 attributes {llvm.emit_c_interface}`
-/// in `module`, created on first use.
-FailureOr<func::FuncOp> getOrDeclareEntryPoint(Operation *op, ModuleOp module,
-                                               StringRef name,
-                                               FunctionType type,
-                                               bool cInterface) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name)) {
-    if (existing.getFunctionType() != type)
-      return op->emitError("runtime entry point @")
-             << name << " is already declared with type "
-             << existing.getFunctionType() << ", expected " << type;
+/// `func.func private @name(...) attributes {llvm.emit_c_interface}` (or
+/// without the attribute) in `module`, created on first use.
+func::FuncOp getOrDeclare(OpBuilder &b, ModuleOp module, StringRef name,
+                          FunctionType type, bool cInterface) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
-  }
-  if (module.lookupSymbol(name))
-    return op->emitError("symbol @") << name << " is taken by a non-function";
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(b, module.getLoc(), name, type);
   func.setPrivate();
   if (cInterface)
@@ -249,287 +502,225 @@ std::string siteString(Location loc) {
 }
 
 //===----------------------------------------------------------------------===//
-// The rewrite
+// The patterns
 //===----------------------------------------------------------------------===//
 
-class Lowering {
-public:
-  explicit Lowering(ModuleOp module) : module(module) {}
-
-  LogicalResult lower(FusedQKNormOp op);
-  LogicalResult lower(RMSNormOp op);
-
-private:
-  LogicalResult emitCalls(Operation *op, Type act, RowView in, RowView out,
-                          ArrayRef<CallRange> ranges,
-                          ArrayRef<Type> weightTypes);
-  LogicalResult emitCall(OpBuilder &b, Operation *op, Type act, Value in,
-                         Value out, ArrayRef<CallRange> ranges, Type weightType,
-                         Value stream);
-  Value siteGlobal(OpBuilder &b, Location loc);
-
+/// What the patterns of one pass run share.
+struct LoweringState {
+  explicit LoweringState(ModuleOp module) : module(module) {}
   ModuleOp module;
   unsigned siteCounter = 0;
+  /// Ops a pattern rejected with an error at their location.
+  DenseSet<Operation *> rejected;
 };
 
-LogicalResult checkElementTypes(Operation *op, Type act,
-                                ArrayRef<Type> weightTypes) {
-  if (dtypeSuffix(act).empty())
-    return op->emitError("cannot lower to a runtime call: element type ")
-           << act << " is not f32, f16 or bf16";
-  for (Type w : weightTypes)
-    if (w != act && !w.isF32())
-      return op->emitError("cannot lower to a runtime call: weight element "
-                           "type ")
-             << w << " is neither the activation type " << act << " nor f32";
-  return success();
-}
+template <typename OpTy>
+class RuntimeCallPattern : public OpConversionPattern<OpTy> {
+public:
+  RuntimeCallPattern(MLIRContext *ctx, LoweringState &state)
+      : OpConversionPattern<OpTy>(ctx), state(state) {}
 
-// qkv.fused_qk_norm on a [T, C] or [T, H, D] buffer, in place.
-LogicalResult Lowering::lower(FusedQKNormOp op) {
-  OpBuilder b(op);
-  CallBuilder cb(b, op.getLoc());
-  auto qkvType = cast<MemRefType>(op.getQkv().getType());
-  Type act = qkvType.getElementType();
-  SmallVector<Type> weightTypes;
-  for (Value w : op.getWeights())
-    weightTypes.push_back(cast<MemRefType>(w.getType()).getElementType());
-  if (failed(checkElementTypes(op, act, weightTypes)))
+protected:
+  /// The op failed a check (its error is emitted): it stays, and the pass
+  /// fails.
+  LogicalResult reject(Operation *op) const {
+    state.rejected.insert(op);
     return failure();
-
-  bool is3D = qkvType.getRank() == 3;
-  int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
-  // For [T, H, D] the ABI's group stride of one-head groups is the head
-  // stride (times group_stride / D for strided ranges); any view of the
-  // buffer works, the groups say where to look.
-  RowView view = cb.rowView(op.getQkv(), cb.i64(1));
-  Value headStride = view.headStride;
-
-  SmallVector<CallRange> ranges;
-  for (NormRangeAttr r : op.getNormRanges()) {
-    CallRange c;
-    c.weight = r.hasWeight() ? op.getWeights()[r.getWeight()] : Value();
-    c.groupSize = cb.i64(r.getGroupSize());
-    c.numGroups = cb.i64(r.getNumGroups());
-    c.epsilon = r.getEpsilon().convertToFloat();
-    c.weightOffset = r.getWeightOffset().convertToFloat();
-    c.rounding = r.getRounding();
-    // Strided ranges (group_stride > group_size) pass their pitch; packed
-    // ones, and a single group (whose stride means nothing), pass
-    // group_size, as the ABI wants.
-    bool packed = r.isPacked() || r.getNumGroups() == 1;
-    if (!is3D) {
-      c.columnOffset = cb.i64(r.getColumnOffset());
-      c.groupStride = packed ? c.groupSize : cb.i64(r.getGroupPitch());
-    } else {
-      // Head-aligned by the verifier: the range starts at head
-      // column_offset / D, and strided groups start group_stride / D heads
-      // apart.
-      c.columnOffset =
-          cb.mul(cb.i64(r.getColumnOffset() / headDim), headStride);
-      if (r.getGroupSize() == headDim) {
-        c.groupStride =
-            packed ? headStride
-                   : cb.mul(cb.i64(r.getGroupPitch() / headDim), headStride);
-      } else {
-        // A group of several heads is contiguous only if heads are packed.
-        int64_t staticStride = qkvType.getStridesAndOffset().first[1];
-        if (!ShapedType::isDynamic(staticStride) && staticStride != headDim)
-          return op.emitError("cannot lower to a runtime call: a group of ")
-                 << r.getGroupSize() / headDim
-                 << " heads needs packed heads (head stride " << headDim
-                 << "), the qkv buffer has head stride " << staticStride;
-        if (ShapedType::isDynamic(staticStride)) {
-          Value packedHeads =
-              arith::CmpIOp::create(b, op.getLoc(), arith::CmpIPredicate::eq,
-                                    headStride, cb.i64(headDim));
-          cb.check(packedHeads, "qk.fused_qk_norm: a multi-head group "
-                                "needs a qkv head stride equal to head_dim");
-        }
-        // Packed heads: group_stride / D heads are group_stride columns.
-        c.groupStride = packed ? c.groupSize : cb.i64(r.getGroupPitch());
-      }
-    }
-    ranges.push_back(c);
-  }
-  if (failed(emitCalls(op, act, view, view, ranges, weightTypes)))
-    return failure();
-  op.erase();
-  return success();
-}
-
-// y = rms_norm(x) over the last dimension, x and y possibly distinct.
-LogicalResult Lowering::lower(RMSNormOp op) {
-  OpBuilder b(op);
-  CallBuilder cb(b, op.getLoc());
-  Value input = op.getInput(), init = op.getInit();
-  auto inType = cast<MemRefType>(input.getType());
-  Type act = inType.getElementType();
-  SmallVector<Type> weightTypes;
-  if (op.getWeight())
-    weightTypes.push_back(
-        cast<MemRefType>(op.getWeight().getType()).getElementType());
-  if (failed(checkElementTypes(op, act, weightTypes)))
-    return failure();
-  if (inType.getRank() == 0)
-    return op.emitError("cannot lower to a runtime call: rank-0 input");
-
-  // Higher ranks: fold the leading dimensions into the token dimension.
-  if (inType.getRank() > 3) {
-    SmallVector<ReassociationIndices> reassociation(1);
-    for (int64_t d = 0; d + 2 < inType.getRank(); ++d)
-      reassociation[0].push_back(d);
-    reassociation.push_back({inType.getRank() - 2});
-    reassociation.push_back({inType.getRank() - 1});
-    for (Value *v : {&input, &init}) {
-      auto type = cast<MemRefType>(v->getType());
-      if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type,
-                                                            reassociation))
-        return op.emitError("cannot lower to a runtime call: the leading "
-                            "dimensions of ")
-               << type << " cannot be viewed as one token dimension";
-      *v = memref::CollapseShapeOp::create(b, op.getLoc(), *v, reassociation);
-    }
   }
 
-  // One range describes both views, so their head strides (dimension 1 of
-  // a [T, H, D] view) must agree. When they may not (e.g. an unfused norm
-  // of Qwen3-Next's head-strided q into a fresh buffer), normalise in place
-  // in the init after copying the input there: correct for any layouts.
-  if (cast<MemRefType>(input.getType()).getRank() == 3) {
-    auto stride = [](Value v) {
-      return cast<MemRefType>(v.getType()).getStridesAndOffset().first[1];
-    };
-    int64_t si = stride(input), so = stride(init);
-    if (ShapedType::isDynamic(si) || ShapedType::isDynamic(so) || si != so) {
-      memref::CopyOp::create(b, op.getLoc(), input, init);
-      input = init;
-    }
-  }
-  Value d = memref::DimOp::create(
-      b, op.getLoc(), input,
-      cast<MemRefType>(input.getType()).getRank() - 1);
-  Value groupSize = cb.toI64(d);
-  RowView in = cb.rowView(input, groupSize);
-  RowView out = cb.rowView(init, groupSize);
+  /// The call of the entry point of `act` on `in`/`out` and the range
+  /// table of `ranges`, then the status check; erases `op`.
+  void emitCall(ConversionPatternRewriter &rewriter, Operation *op, Type act,
+                Value in, Value out, ArrayRef<CallRange> ranges) const;
 
-  CallRange c;
-  c.weight = op.getWeight();
-  c.columnOffset = cb.i64(0);
-  c.numGroups = in.numGroups;
-  c.groupSize = groupSize;
-  c.groupStride = in.groupStride;
-  c.epsilon = op.getEpsilon().convertToFloat();
-  c.weightOffset = op.getWeightOffset().convertToFloat();
-  c.rounding = op.getRounding();
-  if (failed(emitCalls(op, act, in, out, {c}, weightTypes)))
-    return failure();
-  op.erase();
-  return success();
-}
+  /// An internal global holding the op's location string.
+  Value siteGlobal(OpBuilder &b, Location loc) const;
 
-LogicalResult Lowering::emitCalls(Operation *op, Type act, RowView in,
-                                  RowView out, ArrayRef<CallRange> ranges,
-                                  ArrayRef<Type> weightTypes) {
-  OpBuilder b(op);
-  FailureOr<Value> stream = getStream(b, op);
-  if (failed(stream))
-    return failure();
-  // One entry point takes weights of one element type; ranges without a
-  // weight go with the activation-typed ones.
-  auto weightTypeOf = [&](const CallRange &r) {
-    return r.weight ? cast<MemRefType>(r.weight.getType()).getElementType()
-                    : act;
-  };
-  for (Type wt : {act, Type(Float32Type::get(act.getContext()))}) {
-    SmallVector<CallRange> group;
-    for (const CallRange &r : ranges)
-      if (weightTypeOf(r) == wt)
-        group.push_back(r);
-    if (!group.empty() &&
-        failed(emitCall(b, op, act, in.view, out.view, group, wt, *stream)))
-      return failure();
-    if (act.isF32())
-      break;
-  }
-  return success();
-}
+  LoweringState &state;
+};
 
-LogicalResult Lowering::emitCall(OpBuilder &b, Operation *op, Type act,
-                                 Value in, Value out,
-                                 ArrayRef<CallRange> ranges, Type weightType,
-                                 Value stream) {
+template <typename OpTy>
+void RuntimeCallPattern<OpTy>::emitCall(ConversionPatternRewriter &rewriter,
+                                        Operation *op, Type act, Value in,
+                                        Value out,
+                                        ArrayRef<CallRange> ranges) const {
   Location loc = op->getLoc();
-  CallBuilder cb(b, loc);
-  if (ranges.size() > QK_MAX_RANGES)
-    return op->emitError("cannot lower to a runtime call: ")
-           << ranges.size() << " ranges, the runtime takes at most "
-           << QK_MAX_RANGES;
+  CallBuilder cb(rewriter, loc);
+  RuntimeDtype dtype = *runtimeDtype(act);
+  Value stream = *streamArgument(op);
+  if (!stream)
+    stream = LLVM::ZeroOp::create(rewriter, loc,
+                                  LLVM::LLVMPointerType::get(op->getContext()));
+  Value table = cb.rangeTable(op, ranges, dtype.code);
 
-  SmallVector<Value> operands = {in, out};
-  for (const CallRange &r : ranges) {
-    operands.push_back(cb.weightView(r.weight, weightType));
-    operands.append({r.columnOffset, r.numGroups, r.groupSize, r.groupStride});
-    operands.push_back(arith::ConstantFloatOp::create(
-        b, loc, b.getF32Type(), APFloat(r.epsilon)));
-    operands.push_back(arith::ConstantFloatOp::create(
-        b, loc, b.getF32Type(), APFloat(r.weightOffset)));
-    int32_t rounding = r.rounding == RoundingMode::BeforeWeight
-                           ? QK_ROUNDING_BEFORE_WEIGHT
-                           : QK_ROUNDING_ONCE;
-    operands.push_back(
-        arith::ConstantIntOp::create(b, loc, b.getI32Type(), rounding));
-  }
-  operands.push_back(stream);
-
-  std::string name = ("qk_fused_rms_norm_" + dtypeSuffix(act) +
-                      (weightType == act ? "" : "_wf32") + "_r" +
-                      Twine(ranges.size()))
-                         .str();
-  auto type = FunctionType::get(b.getContext(), ValueRange(operands).getTypes(),
-                                {b.getI32Type()});
-  FailureOr<func::FuncOp> callee =
-      getOrDeclareEntryPoint(op, module, name, type, /*cInterface=*/true);
-  if (failed(callee))
-    return failure();
-  Value status = func::CallOp::create(b, loc, *callee, operands).getResult(0);
+  std::string name = entryPointName(dtype);
+  func::FuncOp callee = getOrDeclare(rewriter, state.module, name,
+                                     entryPointType(act), /*cInterface=*/true);
+  Value status = func::CallOp::create(rewriter, loc, callee,
+                                      ValueRange{in, out, table, stream})
+                     .getResult(0);
 
   // On error: the runtime's message with the op's location, then abort.
-  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  auto reportType =
-      FunctionType::get(b.getContext(), {b.getI32Type(), ptrType}, {});
-  FailureOr<func::FuncOp> report = getOrDeclareEntryPoint(
-      op, module, "qk_report_error", reportType, /*cInterface=*/false);
-  if (failed(report))
-    return failure();
-  Value zero = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
-  Value failedCall =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, status, zero);
-  auto ifOp = scf::IfOp::create(b, loc, failedCall, /*withElse=*/false);
+  func::FuncOp report =
+      getOrDeclare(rewriter, state.module, kReportName,
+                   reportType(op->getContext()), /*cInterface=*/false);
+  Value zero =
+      arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), 0);
+  Value failedCall = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::ne, status, zero);
+  auto ifOp = scf::IfOp::create(rewriter, loc, failedCall, /*withElse=*/false);
   {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    func::CallOp::create(b, loc, *report,
-                         ValueRange{status, siteGlobal(b, loc)});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(ifOp.thenBlock());
+    func::CallOp::create(rewriter, loc, report,
+                         ValueRange{status, siteGlobal(rewriter, loc)});
   }
-  Value ok =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, status, zero);
-  cb.check(ok, (op->getName().getStringRef() + ": runtime call @" + name +
-                " failed")
-                   .str());
-  return success();
+  Value ok = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                   status, zero);
+  cb.check(
+      ok, (op->getName().getStringRef() + ": runtime call @" + name + " failed")
+              .str());
+  rewriter.eraseOp(op);
 }
 
-Value Lowering::siteGlobal(OpBuilder &b, Location loc) {
+template <typename OpTy>
+Value RuntimeCallPattern<OpTy>::siteGlobal(OpBuilder &b, Location loc) const {
   std::string name;
   do
-    name = ("__qk_site_" + Twine(siteCounter++)).str();
-  while (module.lookupSymbol(name));
+    name = ("__qk_site_" + Twine(state.siteCounter++)).str();
+  while (state.module.lookupSymbol(name));
   std::string text = siteString(loc);
   text.push_back('\0');
-  return LLVM::createGlobalString(loc, b, name, text,
-                                  LLVM::Linkage::Internal);
+  return LLVM::createGlobalString(loc, b, name, text, LLVM::Linkage::Internal);
 }
+
+// qk.fused_qk_norm on a [T, C] or [T, H, D] buffer, in place.
+class FusedQKNormLowering : public RuntimeCallPattern<FusedQKNormOp> {
+public:
+  using RuntimeCallPattern::RuntimeCallPattern;
+
+  LogicalResult
+  matchAndRewrite(FusedQKNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkFusedQKNorm(op, state.module)))
+      return reject(op);
+    CallBuilder cb(rewriter, op.getLoc());
+    Value qkv = adaptor.getQkv();
+    auto qkvType = cast<MemRefType>(qkv.getType());
+    bool is3D = qkvType.getRank() == 3;
+    int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
+    // For [T, H, D] the ABI's group stride of one-head groups is the head
+    // stride (times group_stride / D for strided ranges); any view of the
+    // buffer works, the groups say where to look.
+    RowView view = cb.rowView(qkv, cb.i64(1));
+    Value headStride = view.headStride;
+
+    SmallVector<CallRange> ranges;
+    for (NormRangeAttr r : op.getNormRanges()) {
+      CallRange c;
+      c.weight = r.hasWeight() ? adaptor.getWeights()[r.getWeight()] : Value();
+      c.groupSize = cb.i64(r.getGroupSize());
+      c.numGroups = cb.i64(r.getNumGroups());
+      c.epsilon = r.getEpsilon().convertToFloat();
+      c.weightOffset = r.getWeightOffset().convertToFloat();
+      c.rounding = r.getRounding();
+      // Strided ranges (group_stride > group_size) pass their pitch; packed
+      // ones, and a single group (whose stride means nothing), pass
+      // group_size, as the ABI wants.
+      bool packed = r.isPacked() || r.getNumGroups() == 1;
+      if (!is3D) {
+        c.columnOffset = cb.i64(r.getColumnOffset());
+        c.groupStride = packed ? c.groupSize : cb.i64(r.getGroupPitch());
+      } else {
+        // Head-aligned by the verifier: the range starts at head
+        // column_offset / D, and strided groups start group_stride / D
+        // heads apart.
+        c.columnOffset =
+            cb.mul(cb.i64(r.getColumnOffset() / headDim), headStride);
+        if (r.getGroupSize() == headDim) {
+          c.groupStride =
+              packed ? headStride
+                     : cb.mul(cb.i64(r.getGroupPitch() / headDim), headStride);
+        } else {
+          // A group of several heads is contiguous only if heads are
+          // packed: static strides were checked, dynamic ones are here.
+          int64_t staticStride = qkvType.getStridesAndOffset().first[1];
+          if (ShapedType::isDynamic(staticStride)) {
+            Value packedHeads = arith::CmpIOp::create(
+                rewriter, op.getLoc(), arith::CmpIPredicate::eq, headStride,
+                cb.i64(headDim));
+            cb.check(packedHeads, "qk.fused_qk_norm: a multi-head group "
+                                  "needs a qkv head stride equal to head_dim");
+          }
+          // Packed heads: group_stride / D heads are group_stride columns.
+          c.groupStride = packed ? c.groupSize : cb.i64(r.getGroupPitch());
+        }
+      }
+      ranges.push_back(c);
+    }
+    emitCall(rewriter, op, qkvType.getElementType(), view.view, view.view,
+             ranges);
+    return success();
+  }
+};
+
+// y = rms_norm(x) over the last dimension, x and y possibly distinct.
+class RMSNormLowering : public RuntimeCallPattern<RMSNormOp> {
+public:
+  using RuntimeCallPattern::RuntimeCallPattern;
+
+  LogicalResult
+  matchAndRewrite(RMSNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkRMSNorm(op, state.module)))
+      return reject(op);
+    Location loc = op.getLoc();
+    CallBuilder cb(rewriter, loc);
+    Value input = adaptor.getInput(), init = adaptor.getInit();
+    auto inType = cast<MemRefType>(input.getType());
+
+    // Higher ranks: fold the leading dimensions into the token dimension
+    // (checked to be collapsible).
+    if (inType.getRank() > 3) {
+      auto reassociation = tokenReassociation(inType.getRank());
+      for (Value *v : {&input, &init})
+        *v = memref::CollapseShapeOp::create(rewriter, loc, *v, reassociation);
+    }
+
+    // One range describes both views, so their head strides (dimension 1
+    // of a [T, H, D] view) must agree. When they may not (e.g. an unfused
+    // norm of Qwen3-Next's head-strided q into a fresh buffer), normalise
+    // in place in the init after copying the input there: correct for any
+    // layouts.
+    if (cast<MemRefType>(input.getType()).getRank() == 3) {
+      auto stride = [](Value v) {
+        return cast<MemRefType>(v.getType()).getStridesAndOffset().first[1];
+      };
+      int64_t si = stride(input), so = stride(init);
+      if (ShapedType::isDynamic(si) || ShapedType::isDynamic(so) || si != so) {
+        memref::CopyOp::create(rewriter, loc, input, init);
+        input = init;
+      }
+    }
+    Value d = memref::DimOp::create(
+        rewriter, loc, input, cast<MemRefType>(input.getType()).getRank() - 1);
+    Value groupSize = cb.toI64(d);
+    RowView in = cb.rowView(input, groupSize);
+    RowView out = cb.rowView(init, groupSize);
+
+    CallRange c;
+    c.weight = adaptor.getWeight();
+    c.columnOffset = cb.i64(0);
+    c.numGroups = in.numGroups;
+    c.groupSize = groupSize;
+    c.groupStride = in.groupStride;
+    c.epsilon = op.getEpsilon().convertToFloat();
+    c.weightOffset = op.getWeightOffset().convertToFloat();
+    c.rounding = op.getRounding();
+    emitCall(rewriter, op, inType.getElementType(), in.view, out.view, {c});
+    return success();
+  }
+};
 
 //===----------------------------------------------------------------------===//
 // The pass
@@ -539,32 +730,34 @@ struct LowerToKernelCallPass
     : impl::QKLowerToKernelCallBase<LowerToKernelCallPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> ops;
+    MLIRContext *ctx = &getContext();
+
+    // The ops must be on memrefs: one still on tensors means the pass runs
+    // too early, and nothing is lowered.
     bool onTensors = false;
     module.walk([&](Operation *op) {
-      if (!isa<FusedQKNormOp, RMSNormOp>(op))
-        return;
-      if (op->getNumResults() != 0) {
+      if (isa<FusedQKNormOp, RMSNormOp>(op) && op->getNumResults() != 0) {
         op->emitError("qk-lower-to-kernel-call runs after bufferization: "
                       "this op still works on tensors");
         onTensors = true;
-        return;
       }
-      ops.push_back(op);
     });
     if (onTensors)
       return signalPassFailure();
 
-    Lowering lowering(module);
-    bool failedAny = false;
-    for (Operation *op : ops) {
-      LogicalResult result =
-          TypeSwitch<Operation *, LogicalResult>(op)
-              .Case<FusedQKNormOp, RMSNormOp>(
-                  [&](auto typed) { return lowering.lower(typed); });
-      failedAny |= failed(result);
-    }
-    if (failedAny)
+    LoweringState state(module);
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<arith::ArithDialect, cf::ControlFlowDialect,
+                           func::FuncDialect, LLVM::LLVMDialect,
+                           memref::MemRefDialect, scf::SCFDialect>();
+    // Every qk.fused_qk_norm and qk.rms_norm (all on memrefs by now) must
+    // become a call, except one a pattern rejected with an error.
+    target.addDynamicallyLegalOp<FusedQKNormOp, RMSNormOp>(
+        [&](Operation *op) { return state.rejected.contains(op); });
+    RewritePatternSet patterns(ctx);
+    patterns.add<FusedQKNormLowering, RMSNormLowering>(ctx, state);
+    if (failed(applyPartialConversion(module, target, std::move(patterns))) ||
+        !state.rejected.empty())
       signalPassFailure();
   }
 };

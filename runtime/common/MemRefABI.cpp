@@ -1,13 +1,15 @@
 //===- MemRefABI.cpp - Entry points for compiled MLIR (memref descriptors) ===//
 //
 // `qk-lower-to-kernel-call` emits calls of `_mlir_ciface_qk_fused_rms_norm_*`
-// with pointers to MLIR memref descriptors. These wrappers check what only
-// the descriptors know (ranks are fixed by the symbol; NULL descriptors,
-// column strides, sizes, offsets, the views' and the ranges' extents, the
-// weight's extent), then forward to qk_fused_rms_norm of the library they
-// are linked into, so the host and the CUDA runtime accept and reject
-// exactly the same calls. Compiled into both libraries. Every offset, extent
-// and address computed from descriptor data goes through the checked
+// with pointers to MLIR memref descriptors: the in/out views and the range
+// table (rows of qk_ciface_range_t, ABI version 2). These wrappers check
+// what only the descriptors and the table know (ranks are fixed by the
+// symbol; NULL descriptors, column strides, sizes, offsets, the views' and
+// the ranges' extents, the table's shape and the words that must fit the
+// 32-bit fields, the weights' views), then forward to qk_fused_rms_norm of the
+// library they are linked into, so the host and the CUDA runtime accept and
+// reject exactly the same calls. Compiled into both libraries. Every offset,
+// extent and address computed from descriptor data goes through the checked
 // arithmetic of Validate.h: an overflow is a rejected call, never a wrapped
 // pointer.
 //
@@ -18,6 +20,7 @@
 #include "Validate.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace qk::runtime {
 namespace {
@@ -78,144 +81,173 @@ qk_status_t checkView(const char *what, const qk_memref_2d_t *d,
   return QK_STATUS_OK;
 }
 
-// The raw range as the lowering passed it, before it becomes a
-// qk_norm_range_t.
-struct CifaceRange {
-  const qk_memref_1d_t *weight;
-  int64_t columnOffset, numGroups, groupSize, groupStride;
-  float epsilon, weightOffset;
-  int32_t rounding;
-};
+static_assert(sizeof(void *) == sizeof(int64_t),
+              "MLIR's memref descriptors and the range table are laid out "
+              "for 64-bit pointers");
+static_assert(sizeof(qk_ciface_range_t) ==
+                  QK_CIFACE_RANGE_WORDS * sizeof(int64_t),
+              "a qk_ciface_range_t is one row of QK_CIFACE_RANGE_WORDS i64");
 
-qk_status_t call(qk_dtype_t dtype, qk_dtype_t weightDtype,
-                 const qk_memref_2d_t *in, const qk_memref_2d_t *out,
-                 const CifaceRange *raw, int32_t numRanges, void *stream) {
+// The range table: a [num_ranges, QK_CIFACE_RANGE_WORDS] i64 view of packed
+// qk_ciface_range_t rows. Copied out once (memcpy: the rows need no
+// alignment), so every later check and the call see the same values.
+qk_status_t readTable(const qk_memref_2d_t *d,
+                      qk_ciface_range_t (&rows)[QK_MAX_RANGES],
+                      int32_t &numRanges) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
+  if (!d)
+    return fail(bad, "ranges descriptor is NULL");
+  if (d->sizes[1] != QK_CIFACE_RANGE_WORDS)
+    return fail(bad,
+                "ranges table has %lld columns, expected %d (the words of "
+                "qk_ciface_range_t)",
+                (long long)d->sizes[1], QK_CIFACE_RANGE_WORDS);
+  // The wording of qk_fused_rms_norm's check of num_ranges.
+  if (d->sizes[0] < 1 || d->sizes[0] > QK_MAX_RANGES)
+    return fail(bad, "num_ranges is %lld, expected 1..%d",
+                (long long)d->sizes[0], QK_MAX_RANGES);
+  if (d->strides[1] != 1 ||
+      (d->sizes[0] > 1 && d->strides[0] != QK_CIFACE_RANGE_WORDS))
+    return fail(bad,
+                "ranges table strides are [%lld, %lld], expected [%d, 1] "
+                "(packed rows)",
+                (long long)d->strides[0], (long long)d->strides[1],
+                QK_CIFACE_RANGE_WORDS);
+  const char *start = nullptr;
+  if (qk_status_t s = viewStart("ranges", d->aligned, d->offset,
+                                int64_t(sizeof(int64_t)), start))
+    return s;
+  if (!start)
+    return fail(bad, "ranges table is NULL");
+  uintptr_t end;
+  if (!checkedAddress(start, d->sizes[0] * QK_CIFACE_RANGE_WORDS,
+                      int64_t(sizeof(int64_t)), end))
+    return fail(bad, "ranges table of %lld rows wraps around the address space",
+                (long long)d->sizes[0]);
+  numRanges = int32_t(d->sizes[0]);
+  std::memcpy(rows, start, size_t(numRanges) * sizeof(qk_ciface_range_t));
+  return QK_STATUS_OK;
+}
+
+// An f32 that travels as its bit pattern in the low half of a word.
+bool f32FromWord(int64_t word, float &f) {
+  const uint64_t u = uint64_t(word);
+  if (u >> 32)
+    return false;
+  const uint32_t bits = uint32_t(u);
+  std::memcpy(&f, &bits, sizeof f);
+  return true;
+}
+
+qk_status_t call(qk_dtype_t dtype, const qk_memref_2d_t *in,
+                 const qk_memref_2d_t *out, const qk_memref_2d_t *table,
+                 void *stream) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
   clearError();
   const int64_t elementSize = dtypeSize(dtype);
-  const int64_t weightSize = dtypeSize(weightDtype);
   const char *inStart = nullptr, *outStart = nullptr;
   if (qk_status_t s = checkView("in", in, elementSize, inStart))
     return s;
   if (qk_status_t s = checkView("out", out, elementSize, outStart))
     return s;
   if (in->sizes[0] != out->sizes[0])
-    return fail(QK_STATUS_INVALID_ARGUMENT,
-                "in has %lld tokens but out has %lld", (long long)in->sizes[0],
-                (long long)out->sizes[0]);
+    return fail(bad, "in has %lld tokens but out has %lld",
+                (long long)in->sizes[0], (long long)out->sizes[0]);
+  qk_ciface_range_t rows[QK_MAX_RANGES];
+  int32_t numRanges = 0;
+  if (qk_status_t s = readTable(table, rows, numRanges))
+    return s;
 
   const int64_t columns =
       in->sizes[1] < out->sizes[1] ? in->sizes[1] : out->sizes[1];
   qk_norm_range_t ranges[QK_MAX_RANGES];
   for (int32_t r = 0; r < numRanges; ++r) {
-    const CifaceRange &c = raw[r];
+    const qk_ciface_range_t &c = rows[r];
     // The extent is only meaningful for ranges whose fields
     // qk_fused_rms_norm accepts; it reports the others with its own
     // message. For those, no size limit skips this check: the extent is
     // computed exactly or the call is rejected.
-    if (c.columnOffset >= 0 && c.numGroups >= 1 && c.groupSize >= 1 &&
-        c.groupStride >= c.groupSize) {
+    if (c.column_offset >= 0 && c.num_groups >= 1 && c.group_size >= 1 &&
+        c.group_stride >= c.group_size) {
       int64_t end;
-      if (!checkedRangeEnd(c.columnOffset, c.numGroups, c.groupSize,
-                           c.groupStride, end))
-        return fail(QK_STATUS_INVALID_ARGUMENT,
-                    "range %d: column extent overflows int64", r);
+      if (!checkedRangeEnd(c.column_offset, c.num_groups, c.group_size,
+                           c.group_stride, end))
+        return fail(bad, "range %d: column extent overflows int64", r);
       if (end > columns)
-        return fail(QK_STATUS_INVALID_ARGUMENT,
+        return fail(bad,
                     "range %d: columns [%lld, %lld) exceed the %lld columns "
                     "of the in/out views",
-                    r, (long long)c.columnOffset, (long long)end,
+                    r, (long long)c.column_offset, (long long)end,
                     (long long)columns);
     }
-    // Every range passes a weight descriptor; "no weight" is a zero-size
-    // view (what the lowering passes), never a NULL descriptor.
-    if (!c.weight)
-      return fail(QK_STATUS_INVALID_ARGUMENT,
-                  "range %d: weight descriptor is NULL (a range without a "
-                  "weight passes a zero-size view)",
-                  r);
-    const qk_memref_1d_t &w = *c.weight;
-    if (w.sizes[0] < 0)
-      return fail(QK_STATUS_INVALID_ARGUMENT,
-                  "range %d: weight size %lld is negative", r,
-                  (long long)w.sizes[0]);
+    // Words that become the 32-bit fields of qk_norm_range_t must fit
+    // them; the values themselves are qk_fused_rms_norm's to check (with
+    // the same wording for the enums, checked here because the weight's
+    // element size depends on its dtype).
+    float epsilon, weightOffset;
+    if (!f32FromWord(c.epsilon, epsilon))
+      return fail(bad,
+                  "range %d: epsilon word 0x%llx is not an f32 bit pattern "
+                  "(bits 32..63 must be zero)",
+                  r, (unsigned long long)c.epsilon);
+    if (!f32FromWord(c.weight_offset, weightOffset))
+      return fail(bad,
+                  "range %d: weight_offset word 0x%llx is not an f32 bit "
+                  "pattern (bits 32..63 must be zero)",
+                  r, (unsigned long long)c.weight_offset);
+    if (!isRounding(c.rounding))
+      return fail(bad, "range %d: rounding %lld is not a qk_rounding_t value",
+                  r, (long long)c.rounding);
+    if (!isDtype(c.weight_dtype))
+      return fail(bad, "range %d: weight_dtype %lld is not a qk_dtype_t value",
+                  r, (long long)c.weight_dtype);
+    // The weight's view: "no weight" is a zero-size view (what the
+    // lowering passes), whose pointer is never read.
+    if (c.weight_size < 0)
+      return fail(bad, "range %d: weight size %lld is negative", r,
+                  (long long)c.weight_size);
     char what[32];
     std::snprintf(what, sizeof(what), "range %d: weight", int(r));
     const char *weightStart = nullptr;
     if (qk_status_t s =
-            viewStart(what, w.aligned, w.offset, weightSize, weightStart))
+            viewStart(what, c.weight_aligned, c.weight_memref_offset,
+                      dtypeSize(c.weight_dtype), weightStart))
       return s;
     const void *weight = nullptr;
-    if (w.sizes[0] != 0) {
-      if (w.sizes[0] != c.groupSize)
-        return fail(QK_STATUS_INVALID_ARGUMENT,
+    if (c.weight_size != 0) {
+      if (c.weight_size != c.group_size)
+        return fail(bad,
                     "range %d: weight has %lld elements, group_size is %lld", r,
-                    (long long)w.sizes[0], (long long)c.groupSize);
-      if (w.sizes[0] > 1 && w.strides[0] != 1)
-        return fail(QK_STATUS_INVALID_ARGUMENT,
-                    "range %d: weight stride is %lld, expected 1", r,
-                    (long long)w.strides[0]);
-      if (!w.aligned)
-        return fail(QK_STATUS_INVALID_ARGUMENT, "range %d: weight is NULL", r);
+                    (long long)c.weight_size, (long long)c.group_size);
+      if (c.weight_size > 1 && c.weight_stride != 1)
+        return fail(bad, "range %d: weight stride is %lld, expected 1", r,
+                    (long long)c.weight_stride);
+      if (!c.weight_aligned)
+        return fail(bad, "range %d: weight is NULL", r);
       // qk_fused_rms_norm checks that its group_size elements do not wrap.
       weight = weightStart;
     }
     ranges[r] = qk_norm_range_t{
-        c.columnOffset, c.numGroups,    c.groupSize,
-        c.groupStride,  weight,         weightDtype,
-        c.epsilon,      c.weightOffset, static_cast<qk_rounding_t>(c.rounding)};
+        c.column_offset, c.num_groups, c.group_size,
+        c.group_stride,  weight,       static_cast<qk_dtype_t>(c.weight_dtype),
+        epsilon,         weightOffset, static_cast<qk_rounding_t>(c.rounding)};
   }
   return qk_fused_rms_norm(dtype, inStart, in->strides[0],
                            const_cast<char *>(outStart), out->strides[0],
                            in->sizes[0], ranges, numRanges, stream);
 }
 
-const char *statusName(int32_t status) {
-  switch (status) {
-  case QK_STATUS_OK:
-    return "ok";
-  case QK_STATUS_INVALID_ARGUMENT:
-    return "invalid argument";
-  case QK_STATUS_UNSUPPORTED:
-    return "unsupported";
-  case QK_STATUS_DEVICE_ERROR:
-    return "device error";
-  default:
-    return "unknown status";
-  }
-}
-
 } // namespace
 } // namespace qk::runtime
 
-#define QK_RANGE_ARG(i)                                                        \
-  qk::runtime::CifaceRange {                                                   \
-    weight_##i, column_offset_##i, num_groups_##i, group_size_##i,             \
-        group_stride_##i, epsilon_##i, weight_offset_##i, rounding_##i         \
+// One entry point per activation dtype of Codes.def.
+#define QK_DTYPE(NAME, CODE, CNAME, ...)                                       \
+  extern "C" QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_##CNAME( \
+      const qk_memref_2d_t *in, const qk_memref_2d_t *out,                     \
+      const qk_memref_2d_t *ranges, void *stream) {                            \
+    return qk::runtime::call(QK_DTYPE_##NAME, in, out, ranges, stream);        \
   }
-#define QK_RANGE_ARGS_1 QK_RANGE_ARG(0)
-#define QK_RANGE_ARGS_2 QK_RANGE_ARGS_1, QK_RANGE_ARG(1)
-#define QK_RANGE_ARGS_3 QK_RANGE_ARGS_2, QK_RANGE_ARG(2)
-#define QK_RANGE_ARGS_4 QK_RANGE_ARGS_3, QK_RANGE_ARG(3)
-
-#define QK_DEFINE_CIFACE(suffix, n, act, weightType)                           \
-  extern "C" QK_RUNTIME_EXPORT int32_t                                         \
-      _mlir_ciface_qk_fused_rms_norm_##suffix##_r##n(                          \
-          const qk_memref_2d_t *in, const qk_memref_2d_t *out,                 \
-          QK_CIFACE_PARAMS_R##n, void *stream) {                               \
-    const qk::runtime::CifaceRange ranges[] = {QK_RANGE_ARGS_##n};             \
-    return qk::runtime::call(act, weightType, in, out, ranges, n, stream);     \
-  }
-#define QK_DEFINE_CIFACE_ALL_RANGES(suffix, act, weightType)                   \
-  QK_DEFINE_CIFACE(suffix, 1, act, weightType)                                 \
-  QK_DEFINE_CIFACE(suffix, 2, act, weightType)                                 \
-  QK_DEFINE_CIFACE(suffix, 3, act, weightType)                                 \
-  QK_DEFINE_CIFACE(suffix, 4, act, weightType)
-
-QK_DEFINE_CIFACE_ALL_RANGES(f32, QK_DTYPE_F32, QK_DTYPE_F32)
-QK_DEFINE_CIFACE_ALL_RANGES(f16, QK_DTYPE_F16, QK_DTYPE_F16)
-QK_DEFINE_CIFACE_ALL_RANGES(bf16, QK_DTYPE_BF16, QK_DTYPE_BF16)
-QK_DEFINE_CIFACE_ALL_RANGES(f16_wf32, QK_DTYPE_F16, QK_DTYPE_F32)
-QK_DEFINE_CIFACE_ALL_RANGES(bf16_wf32, QK_DTYPE_BF16, QK_DTYPE_F32)
+#include "qk/Runtime/Codes.def"
 
 extern "C" QK_RUNTIME_EXPORT void qk_report_error(int32_t status,
                                                   const char *site) {

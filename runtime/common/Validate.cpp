@@ -25,19 +25,6 @@ bool rangesOverlap(const qk_norm_range_t &a, const qk_norm_range_t &b) {
       {b.column_offset, b.num_groups, b.group_size, b.group_stride});
 }
 
-const char *dtypeName(int v) {
-  switch (v) {
-  case QK_DTYPE_F32:
-    return "f32";
-  case QK_DTYPE_F16:
-    return "f16";
-  case QK_DTYPE_BF16:
-    return "bf16";
-  default:
-    return "?";
-  }
-}
-
 // The address one past the last element `base` addresses through
 // numTokens >= 1 rows of `extent` elements `stride` apart:
 // base + ((T-1)*stride + extent) * elementSize; false on any overflow.
@@ -76,15 +63,46 @@ bool checkedAddress(const void *base, int64_t elements, int64_t elementSize,
                                  uintptr_t(bytes), &r);
 }
 
-int64_t dtypeSize(qk_dtype_t dtype) {
+int64_t dtypeSize(int64_t dtype) {
   switch (dtype) {
-  case QK_DTYPE_F32:
-    return 4;
-  case QK_DTYPE_F16:
-  case QK_DTYPE_BF16:
-    return 2;
+#define QK_DTYPE(NAME, CODE, CNAME, BYTES, ...)                                \
+  case QK_DTYPE_##NAME:                                                        \
+    return BYTES;
+#include "qk/Runtime/Codes.def"
   }
   return 0;
+}
+
+const char *dtypeName(int64_t dtype) {
+  switch (dtype) {
+#define QK_DTYPE(NAME, CODE, CNAME, ...)                                       \
+  case QK_DTYPE_##NAME:                                                        \
+    return #CNAME;
+#include "qk/Runtime/Codes.def"
+  }
+  return "?";
+}
+
+bool isDtype(int64_t v) { return dtypeSize(v) != 0; }
+
+bool isRounding(int64_t v) {
+  switch (v) {
+#define QK_ROUNDING(NAME, ...)                                                 \
+  case QK_ROUNDING_##NAME:                                                     \
+    return true;
+#include "qk/Runtime/Codes.def"
+  }
+  return false;
+}
+
+const char *statusName(int64_t status) {
+  switch (status) {
+#define QK_STATUS(NAME, CODE, DESCRIPTION)                                     \
+  case QK_STATUS_##NAME:                                                       \
+    return DESCRIPTION;
+#include "qk/Runtime/Codes.def"
+  }
+  return "unknown status";
 }
 
 void clearError() { lastError[0] = '\0'; }
@@ -131,8 +149,7 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
                   "range %d: group_stride %lld is smaller than group_size "
                   "%lld (groups would overlap)",
                   r, (long long)rg.group_stride, (long long)rg.group_size);
-    if (rg.weight_dtype != QK_DTYPE_F32 && rg.weight_dtype != QK_DTYPE_F16 &&
-        rg.weight_dtype != QK_DTYPE_BF16)
+    if (!isDtype(rg.weight_dtype))
       return fail(bad, "range %d: weight_dtype %d is not a qk_dtype_t value", r,
                   int(rg.weight_dtype));
     if (rg.weight && rg.weight_dtype != dtype &&
@@ -152,8 +169,7 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
     if (!std::isfinite(rg.weight_offset))
       return fail(bad, "range %d: weight_offset %g is not finite", r,
                   double(rg.weight_offset));
-    if (rg.rounding != QK_ROUNDING_ONCE &&
-        rg.rounding != QK_ROUNDING_BEFORE_WEIGHT)
+    if (!isRounding(rg.rounding))
       return fail(bad, "range %d: rounding %d is not a qk_rounding_t value", r,
                   int(rg.rounding));
     if (rg.group_size > kMaxGroupSize)

@@ -48,8 +48,17 @@ bool checkedRangeEnd(int64_t columnOffset, int64_t numGroups, int64_t groupSize,
 bool checkedAddress(const void *base, int64_t elements, int64_t elementSize,
                     uintptr_t &r);
 
+// The tables of qk/Runtime/Codes.def. Each takes any integer, so that
+// callers can ask before converting caller data to the enum.
 // Size in bytes of one element of `dtype` (0 for an unknown value).
-int64_t dtypeSize(qk_dtype_t dtype);
+int64_t dtypeSize(int64_t dtype);
+// Its short name ("f32", ...; "?" for an unknown value).
+const char *dtypeName(int64_t dtype);
+// Whether `v` is a qk_dtype_t / qk_rounding_t value.
+bool isDtype(int64_t v);
+bool isRounding(int64_t v);
+// "ok", "invalid argument", ... ("unknown status" for an unknown value).
+const char *statusName(int64_t status);
 
 // Clears the thread's message; every entry point calls it first so that a
 // successful call leaves "" behind.

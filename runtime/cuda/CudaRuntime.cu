@@ -356,6 +356,18 @@ qk_status_t dispatchType(const void *in, int64_t inStride, void *out,
   return dispatch<T, 1>(p, info.maxGroupSize, t);
 }
 
+// The device element type of every dtype of qk/Runtime/Codes.def (the
+// dispatch switch below is generated from the table: a dtype without a
+// specialisation here does not compile).
+template <qk_dtype_t D> struct DeviceType;
+template <> struct DeviceType<QK_DTYPE_F32> { using type = float; };
+template <> struct DeviceType<QK_DTYPE_F16> { using type = __half; };
+template <> struct DeviceType<QK_DTYPE_BF16> { using type = __nv_bfloat16; };
+#define QK_DTYPE(NAME, CODE, CNAME, BYTES, ...)                                \
+  static_assert(sizeof(DeviceType<QK_DTYPE_##NAME>::type) == BYTES,            \
+                "the device type of " #CNAME " is not its Codes.def size");
+#include "qk/Runtime/Codes.def"
+
 } // namespace
 
 extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
@@ -380,16 +392,12 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
     return st;
   t.l2Prefetch = Options::get().l2Prefetch;
   switch (dtype) {
-  case QK_DTYPE_F32:
-    return dispatchType<float>(in, in_token_stride, out, out_token_stride,
-                               num_tokens, ranges, num_ranges, info, t);
-  case QK_DTYPE_F16:
-    return dispatchType<__half>(in, in_token_stride, out, out_token_stride,
-                                num_tokens, ranges, num_ranges, info, t);
-  case QK_DTYPE_BF16:
-    return dispatchType<__nv_bfloat16>(in, in_token_stride, out,
-                                       out_token_stride, num_tokens, ranges,
-                                       num_ranges, info, t);
+#define QK_DTYPE(NAME, ...)                                                    \
+  case QK_DTYPE_##NAME:                                                        \
+    return dispatchType<DeviceType<QK_DTYPE_##NAME>::type>(                    \
+        in, in_token_stride, out, out_token_stride, num_tokens, ranges,        \
+        num_ranges, info, t);
+#include "qk/Runtime/Codes.def"
   }
   return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
 }

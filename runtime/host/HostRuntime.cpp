@@ -71,14 +71,37 @@ uint16_t floatToF16(float f) {
   return uint16_t(sign | h);
 }
 
+// Storage and conversions of every dtype of qk/Runtime/Codes.def: a dtype
+// added to the table without a specialisation here does not compile.
+template <qk_dtype_t D> struct Element;
+template <> struct Element<QK_DTYPE_F32> {
+  using Storage = float;
+  static float toFloat(float v) { return v; }
+  static float fromFloat(float v) { return v; }
+};
+template <> struct Element<QK_DTYPE_F16> {
+  using Storage = uint16_t;
+  static float toFloat(uint16_t h) { return f16ToFloat(h); }
+  static uint16_t fromFloat(float f) { return floatToF16(f); }
+};
+template <> struct Element<QK_DTYPE_BF16> {
+  using Storage = uint16_t;
+  static float toFloat(uint16_t h) { return bf16ToFloat(h); }
+  static uint16_t fromFloat(float f) { return floatToBf16(f); }
+};
+#define QK_DTYPE(NAME, CODE, CNAME, BYTES, ...)                                \
+  static_assert(sizeof(Element<QK_DTYPE_##NAME>::Storage) == BYTES,            \
+                "the host storage of " #CNAME " is not its Codes.def size");
+#include "qk/Runtime/Codes.def"
+
 float load(qk_dtype_t dtype, const void *base, int64_t i) {
   switch (dtype) {
-  case QK_DTYPE_F32:
-    return static_cast<const float *>(base)[i];
-  case QK_DTYPE_F16:
-    return f16ToFloat(static_cast<const uint16_t *>(base)[i]);
-  case QK_DTYPE_BF16:
-    return bf16ToFloat(static_cast<const uint16_t *>(base)[i]);
+#define QK_DTYPE(NAME, ...)                                                    \
+  case QK_DTYPE_##NAME: {                                                      \
+    using E = Element<QK_DTYPE_##NAME>;                                        \
+    return E::toFloat(static_cast<const E::Storage *>(base)[i]);               \
+  }
+#include "qk/Runtime/Codes.def"
   }
   return 0.0f;
 }
@@ -86,27 +109,25 @@ float load(qk_dtype_t dtype, const void *base, int64_t i) {
 // round() of the header: fp32 to the activation type and back.
 float roundTo(qk_dtype_t dtype, float v) {
   switch (dtype) {
-  case QK_DTYPE_F32:
-    return v;
-  case QK_DTYPE_F16:
-    return f16ToFloat(floatToF16(v));
-  case QK_DTYPE_BF16:
-    return bf16ToFloat(floatToBf16(v));
+#define QK_DTYPE(NAME, ...)                                                    \
+  case QK_DTYPE_##NAME: {                                                      \
+    using E = Element<QK_DTYPE_##NAME>;                                        \
+    return E::toFloat(E::fromFloat(v));                                        \
+  }
+#include "qk/Runtime/Codes.def"
   }
   return v;
 }
 
 void store(qk_dtype_t dtype, void *base, int64_t i, float v) {
   switch (dtype) {
-  case QK_DTYPE_F32:
-    static_cast<float *>(base)[i] = v;
-    return;
-  case QK_DTYPE_F16:
-    static_cast<uint16_t *>(base)[i] = floatToF16(v);
-    return;
-  case QK_DTYPE_BF16:
-    static_cast<uint16_t *>(base)[i] = floatToBf16(v);
-    return;
+#define QK_DTYPE(NAME, ...)                                                    \
+  case QK_DTYPE_##NAME: {                                                      \
+    using E = Element<QK_DTYPE_##NAME>;                                        \
+    static_cast<E::Storage *>(base)[i] = E::fromFloat(v);                      \
+    return;                                                                    \
+  }
+#include "qk/Runtime/Codes.def"
   }
 }
 

@@ -20,10 +20,10 @@ func.func @stream_not_a_pointer(%qkv: memref<?x256xf32>, %s: i64 {qk.stream}) {
 
 // A user symbol with the entry point's name but another type is not
 // silently reused.
-func.func private @qk_fused_rms_norm_f32_r1(memref<?x?xf32>) -> i32
+func.func private @qk_fused_rms_norm_f32(memref<?x?xf32>) -> i32
 
 func.func @entry_point_name_taken(%qkv: memref<?x256xf32>) {
-  // expected-error @below {{runtime entry point @qk_fused_rms_norm_f32_r1 is already declared with type}}
+  // expected-error @below {{runtime entry point @qk_fused_rms_norm_f32 is already declared with type}}
   qk.fused_qk_norm outs(%qkv : memref<?x256xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 128, epsilon = 1.0e-06>]
   return
 }

@@ -45,31 +45,39 @@ extern "C" {
 #define QK_RUNTIME_EXPORT __attribute__((visibility("default")))
 #endif
 
-/* Bumped on any incompatible change of the structs or signatures below. */
-#define QK_RUNTIME_ABI_VERSION 1
+/* Bumped on any incompatible change of the structs or signatures below.
+   1: the memref-descriptor entry points took 8 positional scalars per range
+      and were specialised by range count and weight type
+      (_mlir_ciface_qk_fused_rms_norm_<act>[_wf32]_r<n>, 20 symbols).
+   2: they take the ranges as data, a table of qk_ciface_range_t rows behind
+      one memref descriptor (one symbol per activation type; each range
+      carries its weight's dtype), so that a field of a range is a change to
+      one struct instead of to every positional argument list. The plain C
+      entry point qk_fused_rms_norm and qk_norm_range_t are unchanged. */
+#define QK_RUNTIME_ABI_VERSION 2
 
 /* The most ranges (q, k, ...) one call normalises. */
 #define QK_MAX_RANGES 4
 
+/* qk_status_t (QK_STATUS_OK = 0, INVALID_ARGUMENT, UNSUPPORTED,
+   DEVICE_ERROR), qk_dtype_t (QK_DTYPE_F32, F16, BF16) and qk_rounding_t
+   (QK_ROUNDING_ONCE, BEFORE_WEIGHT) are generated from the one table of
+   the ABI's codes, qk/Runtime/Codes.def, which lists every value and what
+   it means; the compiler, both runtimes and the Python package take their
+   codes from (or check them against) the same table. */
 typedef enum qk_status {
-  QK_STATUS_OK = 0,
-  QK_STATUS_INVALID_ARGUMENT = 1, /* null pointer, bad size/stride/range */
-  QK_STATUS_UNSUPPORTED = 2,      /* valid but not implemented (dtype, ...) */
-  QK_STATUS_DEVICE_ERROR = 3,     /* launch or driver error */
+#define QK_STATUS(NAME, CODE, ...) QK_STATUS_##NAME = CODE,
+#include "qk/Runtime/Codes.def"
 } qk_status_t;
 
 typedef enum qk_dtype {
-  QK_DTYPE_F32 = 0,
-  QK_DTYPE_F16 = 1,
-  QK_DTYPE_BF16 = 2,
+#define QK_DTYPE(NAME, CODE, ...) QK_DTYPE_##NAME = CODE,
+#include "qk/Runtime/Codes.def"
 } qk_dtype_t;
 
 typedef enum qk_rounding {
-  /* Multiply by the weight in fp32, round once (Gemma, sglang kernels). */
-  QK_ROUNDING_ONCE = 0,
-  /* Round the normalised value to the activation type, then multiply by the
-     weight and round again (Hugging Face Qwen3/Llama: w * x.to(dtype)). */
-  QK_ROUNDING_BEFORE_WEIGHT = 1,
+#define QK_ROUNDING(NAME, CODE, ...) QK_ROUNDING_##NAME = CODE,
+#include "qk/Runtime/Codes.def"
 } qk_rounding_t;
 
 /* One normalised column range of a row: num_groups groups of group_size
@@ -105,31 +113,33 @@ QK_RUNTIME_EXPORT const char *qk_last_error_message(void);
 QK_RUNTIME_EXPORT const char *qk_runtime_name(void);
 
 /*===------------------------------------------------------------------===*\
-|* Entry points of compiled MLIR (qk-lower-to-kernel-call)                 *|
+|* Entry points of compiled MLIR (qk-lower-to-kernel-call), ABI version 2  *|
 |*                                                                          *|
 |* The lowering turns every qk.fused_qk_norm (and qk.rms_norm) on memrefs  *|
 |* into one `func.call` of a function declared with llvm.emit_c_interface,  *|
 |* so the LLVM lowering calls `_mlir_ciface_<name>` with a pointer to each  *|
-|* memref descriptor. <name> is specialised by element type and range      *|
-|* count:                                                                   *|
+|* memref descriptor. One entry point per activation type:                  *|
 |*                                                                          *|
-|*   qk_fused_rms_norm_<act>_r<n>        weights of the activation type     *|
-|*   qk_fused_rms_norm_<act>_wf32_r<n>   f32 weights (act = f16 or bf16)    *|
+|*   int32_t _mlir_ciface_qk_fused_rms_norm_<act>(                          *|
+|*       const qk_memref_2d_t *in,     memref<?x?x<act>, strided<[?, ?],   *|
+|*       const qk_memref_2d_t *out,      offset: ?>>: [tokens, columns]    *|
+|*       const qk_memref_2d_t *ranges, memref<?x12xi64>: the range table    *|
+|*       void *stream);                !llvm.ptr                            *|
 |*                                                                          *|
-|* with act in {f32, f16, bf16} and n in 1..QK_MAX_RANGES, and arguments    *|
+|* with act in {f32, f16, bf16} (the CNAMEs of Codes.def). `ranges` views   *|
+|* an array of qk_ciface_range_t in memory: sizes = {num_ranges,            *|
+|* QK_CIFACE_RANGE_WORDS}, strides = {QK_CIFACE_RANGE_WORDS, 1}; row r is   *|
+|* range r (the lowering fills a stack table per call). A range's weight is *|
+|* a rank-1 view written into its row (aligned pointer, offset, size,       *|
+|* stride); weight_size == 0 means "no weight". Ranges of one call may mix  *|
+|* weights of the activation type and f32.                                  *|
 |*                                                                          *|
-|*   (in, out,                               rank-2 [tokens, columns] views *|
-|*    weight_0, column_offset_0, num_groups_0, group_size_0, group_stride_0,*|
-|*    epsilon_0, weight_offset_0, rounding_0,                               *|
-|*    ... the same eight for ranges 1..n-1 ...,                             *|
-|*    stream)                                                               *|
-|*                                                                          *|
-|* A weight is a rank-1 descriptor; sizes[0] == 0 means "no weight".       *|
 |* The column stride of in/out and the stride of a weight must be 1; the   *|
 |* ranges must lie inside sizes[1] of both views, and in and out must have  *|
-|* the same number of tokens (sizes[0]). After these descriptor checks the  *|
-|* call is exactly qk_fused_rms_norm(act, in, in.strides[0], out,           *|
-|* out.strides[0], in.sizes[0], ranges, n, stream), with the same status    *|
+|* the same number of tokens (sizes[0]). After these descriptor and table   *|
+|* checks the call is exactly qk_fused_rms_norm(act, in, in.strides[0],     *|
+|* out, out.strides[0], in.sizes[0], ranges', num_ranges, stream), with     *|
+|* ranges' the qk_norm_range_t equivalents of the rows, and the same status *|
 |* and message on error (nothing written).                                  *|
 \*===------------------------------------------------------------------===*/
 
@@ -152,30 +162,35 @@ typedef struct qk_memref_2d {
   int64_t strides[2];
 } qk_memref_2d_t;
 
-#define QK_CIFACE_RANGE_PARAMS(i)                                             \
-  const qk_memref_1d_t *weight_##i, int64_t column_offset_##i,                \
-      int64_t num_groups_##i, int64_t group_size_##i, int64_t group_stride_##i, \
-      float epsilon_##i, float weight_offset_##i, int32_t rounding_##i
-#define QK_CIFACE_PARAMS_R1 QK_CIFACE_RANGE_PARAMS(0)
-#define QK_CIFACE_PARAMS_R2 QK_CIFACE_PARAMS_R1, QK_CIFACE_RANGE_PARAMS(1)
-#define QK_CIFACE_PARAMS_R3 QK_CIFACE_PARAMS_R2, QK_CIFACE_RANGE_PARAMS(2)
-#define QK_CIFACE_PARAMS_R4 QK_CIFACE_PARAMS_R3, QK_CIFACE_RANGE_PARAMS(3)
+/* One row of the range table of the entry points above: qk_norm_range_t
+   as twelve 64-bit words, so that compiled code can build it with plain
+   i64 stores into a memref<Nx12xi64> (64-bit targets only, like MLIR's
+   descriptors; floats travel as their bit patterns, which keeps the row
+   free of endianness-dependent packing). */
+typedef struct qk_ciface_range {
+  int64_t column_offset;
+  int64_t num_groups;
+  int64_t group_size;
+  int64_t group_stride;
+  int64_t epsilon;       /* bits of the f32 epsilon; bits 32..63 zero */
+  int64_t weight_offset; /* bits of the f32 weight offset; bits 32..63 zero */
+  int64_t rounding;      /* qk_rounding_t */
+  int64_t weight_dtype;  /* qk_dtype_t: the activation dtype or f32 */
+  /* The weight's rank-1 memref view (the fields of a qk_memref_1d_t except
+     `allocated`, which the runtime never reads). */
+  const void *weight_aligned;
+  int64_t weight_memref_offset; /* elements from weight_aligned */
+  int64_t weight_size;          /* 0: no weight; else group_size */
+  int64_t weight_stride;        /* 1 (or anything if weight_size <= 1) */
+} qk_ciface_range_t;
 
-#define QK_DECLARE_CIFACE(suffix, n)                                          \
-  QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_##suffix##_r##n(   \
-      const qk_memref_2d_t *in, const qk_memref_2d_t *out,                   \
-      QK_CIFACE_PARAMS_R##n, void *stream);
-#define QK_DECLARE_CIFACE_ALL_RANGES(suffix)                                  \
-  QK_DECLARE_CIFACE(suffix, 1)                                                \
-  QK_DECLARE_CIFACE(suffix, 2)                                                \
-  QK_DECLARE_CIFACE(suffix, 3)                                                \
-  QK_DECLARE_CIFACE(suffix, 4)
+#define QK_CIFACE_RANGE_WORDS 12
 
-QK_DECLARE_CIFACE_ALL_RANGES(f32)
-QK_DECLARE_CIFACE_ALL_RANGES(f16)
-QK_DECLARE_CIFACE_ALL_RANGES(bf16)
-QK_DECLARE_CIFACE_ALL_RANGES(f16_wf32)
-QK_DECLARE_CIFACE_ALL_RANGES(bf16_wf32)
+#define QK_DTYPE(NAME, CODE, CNAME, ...)                                       \
+  QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_##CNAME(            \
+      const qk_memref_2d_t *in, const qk_memref_2d_t *out,                     \
+      const qk_memref_2d_t *ranges, void *stream);
+#include "qk/Runtime/Codes.def"
 
 /* Called by compiled code when an entry point above returned an error,
    right before it aborts: prints the status and qk_last_error_message() to

@@ -7,6 +7,11 @@ include "qk/Dialect/QK/IR/QKDialect.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 
+// The rounding orders are rows of the runtime's one table of codes,
+// include/qk/Runtime/Codes.def (QK_ROUNDING(NAME, CODE, MNEMONIC, ODS_NAME)):
+// a case here needs a row there with the same value, mnemonic and case name.
+// Checked by static_asserts in lib/Conversion/LowerToKernelCall.cpp (values,
+// no case beyond the table's) and python/tests/test_codes.py (names).
 def QK_RoundingOnce : I32EnumAttrCase<"Once", 0, "once">;
 def QK_RoundingBeforeWeight
     : I32EnumAttrCase<"BeforeWeight", 1, "before_weight">;
