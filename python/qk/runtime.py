@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from . import _discovery
 
-ABI_VERSION = 1
+ABI_VERSION = 2  # QK_RUNTIME_ABI_VERSION of include/qk/Runtime/QKNormRuntime.h (test_codes.py)
 MAX_RANGES = 4
 
 DTYPE_F32, DTYPE_F16, DTYPE_BF16 = 0, 1, 2

@@ -111,3 +111,11 @@ def test_torch_dtypes_and_op_constants():
     dtypes = getattr(ops, "_DTYPES", None)
     if dtypes is not None:
         assert dtypes == {getattr(torch, r["torch"]): r["code"] for r in CODES["QK_DTYPE"]}
+
+
+def test_abi_version_matches_the_header():
+    """qk.runtime speaks the ABI version of the header it was written against."""
+    header = (REPO / "include" / "qk" / "Runtime" / "QKNormRuntime.h").read_text()
+    m = re.search(r"#define QK_RUNTIME_ABI_VERSION (\d+)", header)
+    assert m, "QK_RUNTIME_ABI_VERSION not found in QKNormRuntime.h"
+    assert runtime.ABI_VERSION == int(m.group(1))

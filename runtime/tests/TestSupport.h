@@ -52,9 +52,25 @@ namespace qktest {
 // Number formats (independent of the runtime's conversions)
 //===----------------------------------------------------------------------===//
 
-inline int64_t sizeOf(qk_dtype_t d) { return d == QK_DTYPE_F32 ? 4 : 2; }
+// Size and name come from the one table of codes; the number formats below
+// are the tests' own, independent of the runtime's conversions.
+inline int64_t sizeOf(qk_dtype_t d) {
+  switch (d) {
+#define QK_DTYPE(NAME, CODE, CNAME, BYTES, MLIR_TYPE, TORCH)                   \
+  case QK_DTYPE_##NAME:                                                        \
+    return BYTES;
+#include "qk/Runtime/Codes.def"
+  }
+  return 0;
+}
 inline const char *nameOf(qk_dtype_t d) {
-  return d == QK_DTYPE_F32 ? "f32" : d == QK_DTYPE_F16 ? "f16" : "bf16";
+  switch (d) {
+#define QK_DTYPE(NAME, CODE, CNAME, BYTES, MLIR_TYPE, TORCH)                   \
+  case QK_DTYPE_##NAME:                                                        \
+    return #CNAME;
+#include "qk/Runtime/Codes.def"
+  }
+  return "?";
 }
 // Significand bits (with the implicit one) and exponent of the smallest
 // normal number.
