@@ -137,7 +137,7 @@ bool keepsTokenDim(Operation *op) {
 
 } // namespace
 
-FailureOr<NormSite> mlir::qk::matchNormSite(RMSNormOp norm,
+FailureOr<NormSite> mlir::qk::matchNormSite(RowNormOpInterface norm,
                                             NormSiteMismatch &why) {
   why = NormSiteMismatch();
   auto fail = [&](StringRef code, const Twine &reason,
@@ -146,12 +146,13 @@ FailureOr<NormSite> mlir::qk::matchNormSite(RMSNormOp norm,
   };
   NormSite site;
   site.norm = norm;
-  if (!norm.hasPureTensorSemantics()) {
+  auto dps = cast<DestinationStyleOpInterface>(norm.getOperation());
+  if (!dps.hasPureTensorSemantics()) {
     why.isCandidate = false;
     return failure();
   }
   // Backwards from the input: reshapes and copies, then views of qkv.
-  Value v = norm.getInput();
+  Value v = norm.getNormInput();
   while (Operation *def = v.getDefiningOp()) {
     if (Value copied = copiedValue(def)) {
       site.suffix.push_back(def);
@@ -272,7 +273,7 @@ FailureOr<NormSite> mlir::qk::matchNormSite(RMSNormOp norm,
     layout = *next;
   }
 
-  auto inputType = cast<RankedTensorType>(norm.getInput().getType());
+  auto inputType = cast<RankedTensorType>(norm.getNormInput().getType());
   site.groupSize = inputType.getShape().back();
   if (ShapedType::isDynamic(site.groupSize))
     return fail("dynamic-row-size", "the normalised dimension is dynamic");
@@ -299,7 +300,7 @@ FailureOr<NormSite> mlir::qk::matchNormSite(RMSNormOp norm,
   // The reads of the result, through reinterpreting views.
   auto baseType = cast<RankedTensorType>(site.base.getType());
   SmallVector<std::pair<Value, SmallVector<Operation *>>> worklist = {
-      {norm.getResult()[0], {}}};
+      {norm->getResult(0), {}}};
   while (!worklist.empty()) {
     auto [value, path] = worklist.pop_back_val();
     bool readDirectly = false;

@@ -138,7 +138,7 @@ selectSites(MutableArrayRef<NormSite> candidates, const OpOrder &order,
       firstNorm = s.norm;
   std::vector<NormSite> placeable;
   for (NormSite &s : sites) {
-    Value w = s.norm.getWeight();
+    Value w = s.norm.getNormWeight();
     Operation *def = w ? w.getDefiningOp() : nullptr;
     Operation *inBlock = def ? block->findAncestorOpInBlock(*def) : nullptr;
     if (inBlock && !order.isBefore(inBlock, firstNorm)) {
@@ -269,18 +269,18 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
   SmallVector<NormRangeAttr> ranges;
   for (const NormSite &site : sites) {
     int64_t weightIndex = -1;
-    if (Value w = site.norm.getWeight()) {
+    if (Value w = site.norm.getNormWeight()) {
       auto it = llvm::find(weights, w);
       weightIndex = it - weights.begin();
       if (it == weights.end())
         weights.push_back(w);
     }
+    // What the norm does to a row becomes what happens to each group.
+    Attribute step = site.norm.getGroupStep().withWeightIndex(weightIndex);
     for (const GroupRange &r : site.ranges)
       ranges.push_back(NormRangeAttr::get(
           rewriter.getContext(), r.columnOffset, r.numGroups, r.groupSize,
-          site.norm.getEpsilon(), weightIndex, site.norm.getWeightOffset(),
-          site.norm.getRounding(),
-          r.groupStride == r.groupSize ? 0 : r.groupStride));
+          r.groupStride == r.groupSize ? 0 : r.groupStride, step));
   }
   llvm::sort(ranges, [](NormRangeAttr a, NormRangeAttr b) {
     return a.getColumnOffset() < b.getColumnOffset();
@@ -346,7 +346,7 @@ FusedQKNormOp fuseSites(RewriterBase &rewriter, ArrayRef<NormSite> sites,
         m.map(op->getOperand(0), v);
         v = rewriter.clone(*op, m)->getResult(0);
       }
-      Type type = site.norm.getResult()[0].getType();
+      Type type = site.norm->getResult(0).getType();
       if (v.getType() != type)
         v = tensor::CastOp::create(rewriter, site.norm.getLoc(), type, v);
       return normResult = v;
@@ -586,7 +586,7 @@ void fuseAll(Operation *root, Fuser &fuser) {
   };
   // Group the candidates by (qkv, block), in program order.
   llvm::MapVector<std::pair<Value, Block *>, std::vector<NormSite>> groups;
-  root->walk([&](RMSNormOp norm) {
+  root->walk([&](RowNormOpInterface norm) {
     NormSiteMismatch why;
     FailureOr<NormSite> site = matchNormSite(norm, why);
     if (succeeded(site))
@@ -670,9 +670,10 @@ struct QKFuseStridedQKNormPass
 /// tries an op again after its neighbourhood changed, so a rejected norm
 /// reports once per attempt (`--remark-policy=final` keeps the last); the
 /// Summary remark is the pass's, since a pattern set has no end to count at.
-struct FuseStridedQKNormOfSlice : OpRewritePattern<RMSNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(RMSNormOp norm,
+struct FuseStridedQKNormOfSlice
+    : OpInterfaceRewritePattern<RowNormOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+  LogicalResult matchAndRewrite(RowNormOpInterface norm,
                                 PatternRewriter &rewriter) const override {
     Fuser fuser(QKFuseStridedQKNormPass::getArgumentName());
     NormSiteMismatch why;
@@ -706,22 +707,25 @@ struct MergeNestedFusedQKNorm : OpRewritePattern<FusedQKNormOp> {
       for (NormRangeAttr other : ranges)
         if (r.overlaps(other))
           return rewriter.notifyMatchFailure(outer, "ranges overlap");
-      int64_t weight = -1;
-      if (r.hasWeight()) {
-        Value w = outer.getWeights()[r.getWeight()];
-        if (Operation *def = w.getDefiningOp())
-          if (def->getBlock() == inner->getBlock() &&
-              !def->isBeforeInBlock(inner))
-            return rewriter.notifyMatchFailure(outer, "weight defined later");
-        auto it = llvm::find(weights, w);
-        weight = it - weights.begin();
-        if (it == weights.end())
-          weights.push_back(w);
+      // Every step's weight, renumbered into the merged op's weights.
+      SmallVector<Attribute> steps;
+      for (auto step : r.getSteps()) {
+        auto s = cast<GroupStepAttrInterface>(step);
+        int64_t weight = -1;
+        if (s.getWeightIndex() >= 0) {
+          Value w = outer.getWeights()[s.getWeightIndex()];
+          if (Operation *def = w.getDefiningOp())
+            if (def->getBlock() == inner->getBlock() &&
+                !def->isBeforeInBlock(inner))
+              return rewriter.notifyMatchFailure(outer, "weight defined later");
+          auto it = llvm::find(weights, w);
+          weight = it - weights.begin();
+          if (it == weights.end())
+            weights.push_back(w);
+        }
+        steps.push_back(s.withWeightIndex(weight));
       }
-      ranges.push_back(NormRangeAttr::get(
-          r.getContext(), r.getColumnOffset(), r.getNumGroups(),
-          r.getGroupSize(), r.getEpsilon(), weight, r.getWeightOffset(),
-          r.getRounding(), r.getGroupStride()));
+      ranges.push_back(r.withSteps(steps));
     }
     if (ranges.size() > QK_MAX_RANGES)
       return rewriter.notifyMatchFailure(outer, "too many ranges");

@@ -55,10 +55,11 @@ struct ResultRead {
   SmallVector<Operation *> path;
 };
 
-/// One qk.rms_norm that reads groups of columns of a qkv tensor.
+/// One row norm (RowNormOpInterface: qk.rms_norm today) that reads groups of
+/// columns of a qkv tensor.
 struct NormSite {
   // Op handles are cheap and their accessors are not const.
-  mutable RMSNormOp norm;
+  mutable RowNormOpInterface norm;
   /// The whole buffer the fused op writes.
   Value qkv;
   /// Views from qkv to `base` (slices, token-keeping reshapes), in order.
@@ -105,7 +106,8 @@ struct NormSiteMismatch : MatchFailure {
 };
 
 /// The site of `norm`, or why it is none.
-FailureOr<NormSite> matchNormSite(RMSNormOp norm, NormSiteMismatch &why);
+FailureOr<NormSite> matchNormSite(RowNormOpInterface norm,
+                                  NormSiteMismatch &why);
 
 /// The value an explicit copy (`.contiguous()`: linalg.copy into
 /// tensor.empty, materialize_in_destination into tensor.empty) copies, or

@@ -337,3 +337,59 @@ func.func @fused_3d_stride_not_head_aligned(%qkv: tensor<?x8x16xf32>) -> tensor<
   %r = qk.fused_qk_norm outs(%qkv : tensor<?x8x16xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 16, epsilon = 1.0e-06, group_stride = 24>] -> tensor<?x8x16xf32>
   return %r : tensor<?x8x16xf32>
 }
+
+// -----
+
+func.func @range_inline_and_steps(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{#qk.range takes its norm either inline (epsilon, weight, ...) or as `steps`, not both}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, epsilon = 1.0e-06, steps = [#qk.rms<epsilon = 1.0e-06>]>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_no_norm_step(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{a range needs exactly one #qk.rms step, got 0}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, steps = []>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_two_norm_steps(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{a range needs exactly one #qk.rms step, got 2}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, steps = [#qk.rms<epsilon = 1.0e-06>, #qk.rms<epsilon = 1.0e-06>]>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_step_not_a_step(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{every step must be a group step attribute (GroupStepAttrInterface), got 1 : i32}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, steps = [1 : i32]>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_step_bad_epsilon(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{epsilon must be finite and non-negative}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, steps = [#qk.rms<epsilon = -1.0>]>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_unknown_parameter(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{unknown #qk.range parameter 'rotary_dim'}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16, rotary_dim = 8, epsilon = 1.0e-06>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @range_missing_epsilon(%qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{struct is missing required parameter: epsilon}}
+  %r = qk.fused_qk_norm outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 1, group_size = 16>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}

@@ -124,3 +124,19 @@ func.func @fused_strided_3d(%qkv: memref<?x10x16xbf16>) {
   qk.fused_qk_norm outs(%qkv : memref<?x10x16xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 1.0e-06, group_stride = 32>]
   return
 }
+
+// A range's step list spelled out prints in the inline form when its only
+// step is #qk.rms (the same attribute).
+// CHECK-LABEL: func @range_steps_spelled_out
+// CHECK: ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 16, epsilon = 9.99999997E-7, weight = 0, weight_offset = 1.000000e+00, rounding = before_weight, group_stride = 32>]
+func.func @range_steps_spelled_out(%w: tensor<16xf32>, %qkv: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = qk.fused_qk_norm ins(%w : tensor<16xf32>) outs(%qkv : tensor<?x64xf32>) ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 16, group_stride = 32, steps = [#qk.rms<epsilon = 1.0e-06, weight = 0, weight_offset = 1.0, rounding = before_weight>]>] -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// The step on its own.
+// CHECK-LABEL: func @rms_step_attribute
+// CHECK: qk.step = #qk.rms<epsilon = 9.99999997E-7, weight = 1>
+func.func @rms_step_attribute() attributes {qk.step = #qk.rms<epsilon = 1.0e-06, weight = 1>} {
+  return
+}

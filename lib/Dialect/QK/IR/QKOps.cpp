@@ -53,15 +53,14 @@ LogicalResult verifyShapedOperands(Operation *op, ValueRange operands,
 LogicalResult verifyWeight(Operation *op, Value weight, int64_t size,
                            Type elementType, StringRef what) {
   auto type = cast<ShapedType>(weight.getType());
-  if (type.getRank() != 1 || (!ShapedType::isDynamic(size) &&
-                              type.getDimSize(0) != size &&
-                              !type.isDynamicDim(0)))
+  if (type.getRank() != 1 ||
+      (!ShapedType::isDynamic(size) && type.getDimSize(0) != size &&
+       !type.isDynamicDim(0)))
     return op->emitOpError() << what << " must be 1-D with " << size
                              << " elements, got " << weight.getType();
   if (type.getElementType() != elementType && !type.getElementType().isF32())
-    return op->emitOpError()
-           << what << " element type must be " << elementType
-           << " or f32, got " << type.getElementType();
+    return op->emitOpError() << what << " element type must be " << elementType
+                             << " or f32, got " << type.getElementType();
   return success();
 }
 
@@ -105,14 +104,13 @@ LogicalResult RMSNormOp::verify() {
   if (failed(verifyCompatibleShape(inputType.getShape(), initType.getShape())))
     return emitOpError("init shape ")
            << initType << " is incompatible with input shape " << inputType;
-  if (getWeight() && failed(verifyWeight(*this, getWeight(),
-                                         getNormalizedSize(), elementType,
-                                         "weight")))
+  if (getWeight() &&
+      failed(verifyWeight(*this, getWeight(), getNormalizedSize(), elementType,
+                          "weight")))
     return failure();
   float eps = getEpsilon().convertToFloat();
   if (!(eps >= 0.0f) || std::isinf(eps))
-    return emitOpError("epsilon must be finite and non-negative, got ")
-           << eps;
+    return emitOpError("epsilon must be finite and non-negative, got ") << eps;
   if (!std::isfinite(getWeightOffset().convertToFloat()))
     return emitOpError("weight_offset must be finite");
   if (getWeightOffset().convertToFloat() != 0.0f && !getWeight())
@@ -209,7 +207,8 @@ LogicalResult FusedQKNormOp::verify() {
     return emitOpError("expected at least one range");
   if (ranges.size() > kMaxRanges)
     return emitOpError("at most ")
-           << kMaxRanges << " ranges are supported (the runtime ABI limit), got "
+           << kMaxRanges
+           << " ranges are supported (the runtime ABI limit), got "
            << ranges.size();
 
   int64_t headDim = qkvType.getRank() == 3 ? qkvType.getShape().back() : 1;
@@ -219,10 +218,8 @@ LogicalResult FusedQKNormOp::verify() {
     // checks below (and the overlap test) rely on its invariants.
     if (failed(NormRangeAttr::verify(
             [&, i = i]() { return emitOpError("range #") << i << ": "; },
-            range.getColumnOffset(), range.getNumGroups(),
-            range.getGroupSize(), range.getEpsilon(), range.getWeight(),
-            range.getWeightOffset(), range.getRounding(),
-            range.getGroupStride())))
+            range.getColumnOffset(), range.getNumGroups(), range.getGroupSize(),
+            range.getGroupStride(), range.getSteps())))
       return failure();
     std::optional<int64_t> end = checkedColumnEnd(range);
     if (!end || *end > columns) {
@@ -242,8 +239,8 @@ LogicalResult FusedQKNormOp::verify() {
       printRange(diag, i, range);
       return diag << " of a [T, H, D] qkv must start every group at a head: "
                      "group_stride "
-                  << range.getGroupPitch() << " is not a multiple of D = "
-                  << headDim;
+                  << range.getGroupPitch()
+                  << " is not a multiple of D = " << headDim;
     }
     // Exact, as in the runtime: strided ranges may interleave without
     // sharing a column. Both ranges passed the checks above, which are the
@@ -259,8 +256,9 @@ LogicalResult FusedQKNormOp::verify() {
     }
     if (!range.hasWeight()) {
       if (!range.getWeightOffset().isZero())
-        return emitOpError("range #") << i << " has a weight_offset but no "
-                                             "weight";
+        return emitOpError("range #") << i
+                                      << " has a weight_offset but no "
+                                         "weight";
       continue;
     }
     if (range.getWeight() >= static_cast<int64_t>(getWeights().size()))
@@ -290,3 +288,19 @@ void FusedQKNormOp::getEffects(
 
 #define GET_OP_CLASSES
 #include "qk/Dialect/QK/IR/QKOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// RowNormOpInterface of qk.rms_norm
+//===----------------------------------------------------------------------===//
+
+Value RMSNormOp::getNormInput() { return getInput(); }
+
+Value RMSNormOp::getNormWeight() { return getWeight(); }
+
+int64_t RMSNormOp::getRowSize() { return getNormalizedSize(); }
+
+GroupStepAttrInterface RMSNormOp::getGroupStep() {
+  return cast<GroupStepAttrInterface>(
+      RMSStepAttr::get(getContext(), getEpsilon(), getWeight() ? 0 : -1,
+                       getWeightOffset(), getRounding()));
+}

@@ -4,6 +4,7 @@
 #define QK_DIALECT_QK_IR_QKATTRS_TD
 
 include "qk/Dialect/QK/IR/QKDialect.td"
+include "qk/Dialect/QK/IR/QKInterfaces.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 
@@ -44,41 +45,91 @@ class QK_F32Parameter<string desc, string default = "">
   let defaultValue = default;
 }
 
-def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
-  let mnemonic = "range";
-  let summary = "one normalised column range of a fused qkv row";
+//===----------------------------------------------------------------------===//
+// Group steps (GroupStepAttrInterface)
+//===----------------------------------------------------------------------===//
+
+def QK_RMSStepAttr : AttrDef<QK_Dialect, "RMSStep", [
+    DeclareAttrInterfaceMethods<QK_GroupStepAttrInterface>]> {
+  let mnemonic = "rms";
+  let summary = "group step: RMS-normalise the group";
   let description = [{
-    `num_groups` groups of `group_size` columns starting at `column_offset`
-    of every row of the qkv buffer, each `group_stride` columns after the
-    previous one (omitted or 0: packed, `group_size`); each group is
-    normalised on its own (a head, or the whole projection width for OLMo2).
-    Strided groups are heads that sit between other columns, e.g. Qwen3-Next's
-    q heads, `D` wide and `2 * D` apart between the gate heads.
-    `weight` is the index of the weight operand of the fused op used by this
-    range, or absent for a weight-less norm. `epsilon`, `weight_offset` and
-    `rounding` have the meaning they have on `qk.rms_norm`.
+    The group is normalised as `qk.rms_norm` normalises a row: fp32 mean of
+    the squares, `rsqrt(mean + epsilon)`, times `weight_offset + w` where `w`
+    is the fused op's weight operand `weight` (absent or -1: no weight, the
+    factor is 1), rounded as `rounding` says. The formula is stated once for
+    the runtimes in `include/qk/Runtime/Epilogue.h`.
 
     ```mlir
-    #qk.range<column_offset = 0, num_groups = 32, group_size = 128,
-              epsilon = 1.0e-06, weight = 0>
+    #qk.rms<epsilon = 1.0e-06, weight = 0, rounding = before_weight>
     ```
   }];
   let parameters = (ins
-    "int64_t":$column_offset,
-    "int64_t":$num_groups,
-    "int64_t":$group_size,
     QK_F32Parameter<"epsilon">:$epsilon,
     DefaultValuedParameter<"int64_t", "-1",
                            "index of the weight operand, -1 for none">:$weight,
     QK_F32Parameter<"weight offset", "::llvm::APFloat(0.0f)">:$weight_offset,
     DefaultValuedParameter<"::mlir::qk::RoundingMode",
                            "::mlir::qk::RoundingMode::Once",
-                           "rounding order">:$rounding,
-    DefaultValuedParameter<"int64_t", "0",
-                           "columns from one group's start to the next; 0 "
-                           "for packed groups (group_size)">:$group_stride
+                           "rounding order">:$rounding
   );
   let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Whether the step multiplies by a weight.
+    bool hasWeight() const { return getWeight() >= 0; }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Ranges
+//===----------------------------------------------------------------------===//
+
+def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
+  let mnemonic = "range";
+  let summary = "one column range of a fused qkv row and what happens to it";
+  let description = [{
+    `num_groups` groups of `group_size` columns starting at `column_offset`
+    of every row of the qkv buffer, each `group_stride` columns after the
+    previous one (omitted or 0: packed, `group_size`). Every group goes
+    through `steps` in order, on its own (a head, or the whole projection
+    width for OLMo2): each step is an attribute implementing
+    `GroupStepAttrInterface`. Today a range has exactly one step, `#qk.rms`.
+    Strided groups are heads that sit between other columns, e.g.
+    Qwen3-Next's q heads, `D` wide and `2 * D` apart between the gate heads.
+
+    A range whose only step is `#qk.rms` is written with the step's
+    parameters inline (the form every producer emits and prints):
+
+    ```mlir
+    #qk.range<column_offset = 0, num_groups = 32, group_size = 128,
+              epsilon = 1.0e-06, weight = 0>
+    // the same range, its step list spelled out:
+    #qk.range<column_offset = 0, num_groups = 32, group_size = 128,
+              steps = [#qk.rms<epsilon = 1.0e-06, weight = 0>]>
+    ```
+  }];
+  let parameters = (ins
+    "int64_t":$column_offset,
+    "int64_t":$num_groups,
+    "int64_t":$group_size,
+    "int64_t":$group_stride,
+    ArrayRefParameter<"::mlir::Attribute", "the group steps, in order">:$steps
+  );
+  let builders = [
+    // A range with one #qk.rms step (the parameters of the inline form).
+    AttrBuilder<(ins "int64_t":$column_offset, "int64_t":$num_groups,
+                     "int64_t":$group_size, "::llvm::APFloat":$epsilon,
+                     "int64_t":$weight, "::llvm::APFloat":$weight_offset,
+                     "::mlir::qk::RoundingMode":$rounding,
+                     "int64_t":$group_stride), [{
+      ::mlir::Attribute step = RMSStepAttr::get($_ctxt, epsilon, weight,
+                                                weight_offset, rounding);
+      return $_get($_ctxt, column_offset, num_groups, group_size, group_stride,
+                   ::llvm::ArrayRef<::mlir::Attribute>(step));
+    }]>
+  ];
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Number of columns the range normalises in every row.
@@ -98,8 +149,20 @@ def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
     /// Whether the two ranges share a column (exact for interleaved
     /// strided ranges; the runtime's test, include/qk/Runtime/RangeOverlap.h).
     bool overlaps(NormRangeAttr other) const;
+
+    /// The range's norm step (the verifier guarantees exactly one).
+    RMSStepAttr getRMSStep() const;
+    /// The norm step's parameters (the inline form's).
+    ::llvm::APFloat getEpsilon() const { return getRMSStep().getEpsilon(); }
+    int64_t getWeight() const { return getRMSStep().getWeight(); }
+    ::llvm::APFloat getWeightOffset() const {
+      return getRMSStep().getWeightOffset();
+    }
+    RoundingMode getRounding() const { return getRMSStep().getRounding(); }
     /// Whether the range multiplies by a weight.
     bool hasWeight() const { return getWeight() >= 0; }
+    /// The same geometry with other steps.
+    NormRangeAttr withSteps(::llvm::ArrayRef<::mlir::Attribute> steps) const;
   }];
 }
 

@@ -23,8 +23,12 @@ void printF32Parameter(AsmPrinter &printer, const llvm::APFloat &value);
 bool isSupportedElementType(Type type);
 } // namespace mlir::qk
 
+#include "qk/Dialect/QK/IR/QKAttrInterfaces.h.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "qk/Dialect/QK/IR/QKAttrs.h.inc"
+
+#include "qk/Dialect/QK/IR/QKOpInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "qk/Dialect/QK/IR/QKOps.h.inc"

@@ -5,6 +5,7 @@
 
 include "qk/Dialect/QK/IR/QKDialect.td"
 include "qk/Dialect/QK/IR/QKAttrs.td"
+include "qk/Dialect/QK/IR/QKInterfaces.td"
 include "mlir/Dialect/Linalg/IR/LinalgInterfaces.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -15,6 +16,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def QK_RMSNormOp : QK_Op<"rms_norm", [
     DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<QK_RowNormOpInterface>,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
     DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>
   ]> {
@@ -87,9 +89,9 @@ def QK_FusedQKNormOp : QK_Op<"fused_qk_norm", [
     whole fused projection, `[T, C]` or `[T, H, D]`, columns counted over the
     flattened trailing dimensions) and leaves every other element unchanged.
     Each `#qk.range` is `num_groups` groups of `group_size` columns; each
-    group is normalised as `qk.rms_norm` would normalise it, with the
-    range's epsilon, weight (an index into `weights`), weight offset and
-    rounding.
+    group goes through the range's steps (today one `#qk.rms`: normalised as
+    `qk.rms_norm` would normalise it, with the step's epsilon, weight (an
+    index into `weights`), weight offset and rounding).
 
     `qkv` is the init: on tensors the result is the updated qkv and one-shot
     bufferization writes it into qkv's own buffer; on memrefs the op writes
