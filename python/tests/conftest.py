@@ -110,3 +110,17 @@ def pytest_sessionstart(session):
         src = (REPO / "python" / "qk").resolve()
         if Path(qk.__file__).resolve().parent == src:
             raise pytest.UsageError(f"QK_TEST_INSTALLED=1 but qk is imported from the source tree {src}")
+
+
+@pytest.fixture(params=["registered", "python"])
+def path(request):
+    """For the op tests: the registered op (native when built), or the Python (ctypes)
+    implementation called directly."""
+    from qk import ops
+    if request.param == "registered":
+        yield ops.REGISTRATION
+    elif ops.REGISTRATION != "native":
+        pytest.skip("the registered op is the Python one")
+    else:
+        with ops.python_path():
+            yield "python"

@@ -34,18 +34,6 @@ def make_qkv(T, hq, hk, d, dtype, seed=0, pad=0):
     return (torch.randn(T, width, generator=g) * 3).to(dtype)
 
 
-@pytest.fixture(params=["registered", "python"])
-def path(request):
-    """The registered op, or the Python (ctypes) implementation called directly."""
-    if request.param == "registered":
-        yield ops.REGISTRATION
-    elif ops.REGISTRATION != "native":
-        pytest.skip("the registered op is the Python one")
-    else:
-        with ops.python_path():
-            yield "python"
-
-
 def test_registration():
     if (os.environ.get("QK_REQUIRE_NATIVE_OP", "") not in ("", "0")
             and os.environ.get("QK_NATIVE_OP", "") not in ("0", "false", "no", "off")):

@@ -36,18 +36,6 @@ def cuda_runtime():
     return lib
 
 
-@pytest.fixture(params=["registered", "python"])
-def path(request):
-    """The registered op, or the Python (ctypes) implementation called directly."""
-    if request.param == "registered":
-        yield ops.REGISTRATION
-    elif ops.REGISTRATION != "native":
-        pytest.skip("the registered op is the Python one")
-    else:
-        with ops.python_path():
-            yield "python"
-
-
 def close(a, b, dtype, ulps=1):
     atol, rtol = (t * ulps for t in TOL[dtype])
     torch.testing.assert_close(a.float().cpu(), b.float().cpu(), atol=atol, rtol=rtol)
