@@ -38,6 +38,19 @@ DT = torch.bfloat16
 QkRange = bq.QkRange
 
 
+def heads(family):
+    """(Hq, Hkv, D) of a family of the registry (python/qk/models/families.py)."""
+    f = bq.families.get(family)
+    return f.num_heads, f.num_kv_heads, f.head_dim
+
+
+def heads_128(family):
+    """(Hq, Hkv) of a family whose head_dim is case_heads' (and sglang's kernel's) 128."""
+    hq, hkv, d = heads(family)
+    assert d == 128, f"{family}: head_dim {d}, case_heads takes 128"
+    return hq, hkv
+
+
 # -- our runtime on arbitrary ranges --------------------------------------------------
 def call_ranges(lib, qkv, stride, T, ranges):
     arr = (QkRange * len(ranges))(*ranges)
@@ -158,7 +171,7 @@ def rot_buffers(make_buf, bytes_per_buf, budget=400 << 20, k_max=16):
 
 # -- cases -----------------------------------------------------------------------------
 def case_shifted(libs, sgl, copy_bw, rows, Ts):
-    Hq, Hkv, D = 32, 8, 128
+    Hq, Hkv, D = heads("qwen3_8b")
     W = (Hq + 2 * Hkv) * D
     wq = torch.randn(D, device="cuda", dtype=DT)
     wk = torch.randn(D, device="cuda", dtype=DT)
@@ -287,7 +300,7 @@ def load_fi(d):
 def case_layout_probe(copy_bw, rows, T=16384):
     """Where the shifted rows' time goes: a plain Triton copy of the q|k heads (no math) between
     an aligned (stride W) and a shifted (stride W + 3) layout in each direction, and in place."""
-    Hq, Hkv, D = 32, 8, 128
+    Hq, Hkv, D = heads("qwen3_8b")
     H = Hq + Hkv
     W = (Hq + 2 * Hkv) * D
     nbytes = 2 * T * H * D * 2
@@ -353,9 +366,9 @@ def main():
     if "fullwidth" in cases:
         case_fullwidth(libs, copy_bw, rows, [1024, 16384])
     if "tp8" in cases:
-        case_heads("tp8", 8, 1, [8192, 32768], libs, sgl, copy_bw, rows)
+        case_heads("tp8", *heads_128("qwen3_235b_tp8"), [8192, 32768], libs, sgl, copy_bw, rows)
     if "warm" in cases:
-        case_heads("llama4", 40, 8, [1024], libs, sgl, copy_bw, rows)
+        case_heads("llama4", *heads_128("llama4_scout"), [1024], libs, sgl, copy_bw, rows)
     if "table" in cases:
         fi = None
         if a.sgl:
@@ -363,13 +376,12 @@ def main():
                 fi = load_fi(a.sgl)
             except OSError as e:
                 print(f"fi unavailable: {e}")
-        for name, (Hq, Hkv, gemma) in {"llama4_scout": (40, 8, False), "qwen3_8b": (32, 8, False),
-                                       "qwen3_235b_tp8": (8, 1, False), "gemma3_27b": (32, 16, True)}.items():
-            case_heads(name, Hq, Hkv, [1, 16, 128, 1024, 8192, 32768], libs, sgl, copy_bw, rows, gemma=gemma,
-                       fi=fi)
+        for name in bq.families.KERNEL_CONFIGS:  # separate q/k weights here, also for Llama 4
+            case_heads(name, *heads_128(name), [1, 16, 128, 1024, 8192, 32768], libs, sgl, copy_bw, rows,
+                       gemma=bq.CONFIGS[name]["gemma"], fi=fi)
     if "tp8warm" in cases:
-        case_heads("tp8", 8, 1, [8192], libs, sgl, copy_bw, rows)
-        case_heads("qwen3_8b", 32, 8, [1024, 8192], libs, sgl, copy_bw, rows)
+        case_heads("tp8", *heads_128("qwen3_235b_tp8"), [8192], libs, sgl, copy_bw, rows)
+        case_heads("qwen3_8b", *heads_128("qwen3_8b"), [1024, 8192], libs, sgl, copy_bw, rows)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "kernel_gaps.json"), "w") as f:
         json.dump(dict(copy_bw=copy_bw, device=torch.cuda.get_device_name(), rows=rows), f, indent=1)

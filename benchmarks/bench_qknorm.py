@@ -31,6 +31,7 @@ Usage: python3 bench_qknorm.py --lib build-rt/lib/libqk_runtime_cuda.so [--confi
 """
 import argparse
 import ctypes
+import importlib.util
 import json
 import math
 import os
@@ -46,14 +47,24 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
+
+def load_families():
+    """The model-family registry, python/qk/models/families.py, by path (no qk package needed)."""
+    name = "qk_model_families"
+    if name not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "python", "qk", "models", "families.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+families = load_families()
 TOKENS = [1, 16, 128, 1024, 8192, 32768]
-CONFIGS = {
-    # shared: one norm weight for q and k heads; gemma: weight applied as (1 + w)
-    "llama4_scout": dict(Hq=40, Hkv=8, D=128, eps=1e-6, shared=True, gemma=False),
-    "qwen3_8b": dict(Hq=32, Hkv=8, D=128, eps=1e-6, shared=False, gemma=False),
-    "qwen3_235b_tp8": dict(Hq=8, Hkv=1, D=128, eps=1e-6, shared=False, gemma=False),
-    "gemma3_27b": dict(Hq=32, Hkv=16, D=128, eps=1e-6, shared=False, gemma=True),
-}
+# name -> dict(Hq, Hkv, D, eps, shared, gemma), from the registry (families.kernel_config):
+# shared: one norm weight for q and k heads; gemma: weight applied as (1 + w); eps: families.BENCH_EPS
+CONFIGS = {name: families.kernel_config(name) for name in families.KERNEL_CONFIGS}
 VARIANTS = ["qk", "qk_nopdl", "qk_nopf", "d_tri", "c_a", "c_b", "a_frms", "b_frms", "a_nat", "b_nat", "cp_qk"]
 INPLACE = {"qk", "qk_nopdl", "qk_nopf", "d_tri"}
 TRI_CANDIDATES = [(2, 1), (4, 2), (16, 4), (16, 8), (32, 8)]

@@ -32,6 +32,7 @@ Timings (microseconds):
 a smoke test of this script, not a measurement of host overhead).
 """
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -43,12 +44,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TOKENS = [1, 16, 128, 1024]
-CONFIGS = {  # as in bench_qknorm.py
-    "llama4_scout": dict(Hq=40, Hkv=8, D=128, eps=1e-6, shared=True, gemma=False),
-    "qwen3_8b": dict(Hq=32, Hkv=8, D=128, eps=1e-6, shared=False, gemma=False),
-    "qwen3_235b_tp8": dict(Hq=8, Hkv=1, D=128, eps=1e-6, shared=False, gemma=False),
-    "gemma3_27b": dict(Hq=32, Hkv=16, D=128, eps=1e-6, shared=False, gemma=True),
-}
+
+
+def _load_families():
+    """The model-family registry of this checkout, python/qk/models/families.py, by path."""
+    name = "qk_model_families"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "python" / "qk" / "models" / "families.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+families = _load_families()
+# as in bench_qknorm.py: the registry's kernel configs (dict(Hq, Hkv, D, eps, shared, gemma))
+CONFIGS = {name: families.kernel_config(name) for name in families.KERNEL_CONFIGS}
 
 class Norm:
     """What apply_qk_norm reads from a norm module (sglang's RMSNorm: weight, variance_epsilon)."""

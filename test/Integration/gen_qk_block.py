@@ -11,12 +11,13 @@ consumer read: q | k | v, and the pre-norm q with --keep-prenorm) as the bit
 patterns of its elements (printMemrefI32), so that a comparison is exact where it
 must be (v) and ulp-aware elsewhere.
 
-Models (the QK-norm forms of examples/*.mlir):
-  llama4  per head, no weight, eps 1e-5, fp32 math, round once
-  qwen3   per head, separate q/k weights, eps 1e-6, Hugging Face rounding
-          (x_hat rounded to the activation type before the weight multiply)
-  gemma3  per head, x_hat * (1 + w) in fp32, eps 1e-6, round once
-  olmo2   full projection width (group = H * D), weights, fp32, round once
+Models (the QK-norm forms of examples/*.mlir; heads, head_dim, eps and norm form are
+the registry's, python/qk/models/families.py, under the names in brackets):
+  llama4  [llama4_scout]  per head, no weight, fp32 math, round once
+  qwen3   [qwen3_8b]      per head, separate q/k weights, Hugging Face rounding
+                          (x_hat rounded to the activation type before the weight multiply)
+  gemma3  [gemma3_27b]    per head, x_hat * (1 + w) in fp32, round once
+  olmo2   [olmo2_7b]      full projection width (group = H * D), weights, fp32, round once
 
 Inputs: qkv[t, c] = s + copysign(0.25, s) with s = sin(0.731 t + 0.197 c +
 seed) in fp32, rounded to the activation type: never zero, both signs, no
@@ -28,15 +29,65 @@ two rows or heads alike. Weights use the same formula with other seeds
 """
 
 import argparse
+import importlib.util
+import os
+import struct
 import sys
+from decimal import Decimal
 
-MODELS = {
-    # name: (Hq, Hkv, D, norm kind, eps)
-    "llama4": (40, 8, 128, "no_weight", "9.99999974E-6"),
-    "qwen3": (32, 8, 128, "before_weight", "9.99999997E-7"),
-    "gemma3": (32, 16, 128, "one_plus_w", "9.99999997E-7"),
-    "olmo2": (32, 32, 128, "full_width", "9.99999997E-7"),
-}
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load_families():
+    """python/qk/models/families.py by path (standard library only: no torch, no qk package)."""
+    name = "qk_model_families"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(_REPO, "python", "qk", "models", "families.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+families = _load_families()
+
+# --model -> the registry's family
+FAMILY_OF = {"llama4": "llama4_scout", "qwen3": "qwen3_8b", "gemma3": "gemma3_27b", "olmo2": "olmo2_7b"}
+
+
+def mlir_f32(x):
+    """x rounded to f32, spelled d.ddddddddE<exp>: its exact decimal value cut to 9 significant
+    digits (enough to round-trip an f32), the spelling these files have always used
+    (1e-5 -> 9.99999974E-6, 1e-6 -> 9.99999997E-7)."""
+    v = struct.unpack("<f", struct.pack("<f", x))[0]
+    d = Decimal(v)
+    digits = "".join(map(str, d.as_tuple().digits)).ljust(9, "0")[:9]
+    text = f"{'-' if v < 0 else ''}{digits[0]}.{digits[1:]}E{d.adjusted()}"
+    assert struct.unpack("<f", struct.pack("<f", float(text)))[0] == v, (x, text)
+    return text
+
+
+def block_kind(f):
+    """The decomposed RMSNorm that norm() emits for a family."""
+    if not f.norm_weight:
+        return "no_weight"
+    if f.norm_width == "full" and f.rounding == "once" and f.weight_offset == 0.0:
+        return "full_width"
+    if f.norm_width == "head" and f.rounding == "once" and f.weight_offset == 1.0:
+        return "one_plus_w"
+    if f.norm_width == "head" and f.rounding == "before_weight" and f.weight_offset == 0.0:
+        return "before_weight"
+    raise ValueError(f"{f.name}: no decomposed form for this QK norm in gen_qk_block.py")
+
+
+def _model(name):
+    f = families.get(FAMILY_OF[name])
+    return (f.num_heads, f.num_kv_heads, f.head_dim, block_kind(f), mlir_f32(f.eps))
+
+
+# name: (Hq, Hkv, D, norm kind, eps as written in the IR)
+MODELS = {name: _model(name) for name in FAMILY_OF}
 
 ID2 = "affine_map<(d0, d1) -> (d0, d1)>"
 ROW = "affine_map<(d0, d1) -> (d0, 0)>"

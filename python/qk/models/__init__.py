@@ -13,6 +13,7 @@ The whole block exports: attention is plain torch (`common.causal_attention`), n
 import torch
 
 from ..frontend import TensorSpec
+from . import families
 from .common import (Attention, AttentionConfig, QKVParallelLinear, RMSNorm, RotaryEmbedding,
                      RowParallelLinear, causal_attention, randomize_norm_weights)
 from .gemma3 import Gemma3Attention, GemmaRMSNorm
@@ -20,25 +21,31 @@ from .llama4 import Llama4Attention, Llama4TextL2Norm
 from .olmo2 import Olmo2Attention, Olmo2RMSNorm
 from .qwen3 import Qwen3Attention
 
-# name -> (class, config kwargs, expected fused-site remark at full size)
+# name -> (class, config kwargs). The full sizes, epsilon and rope_theta are the registry's
+# (families.py); the tiny ones take only the family's epsilon.
+
+
+def _full(cls, family):
+    f = families.get(family)
+    return (cls, dict(hidden_size=f.hidden_size, num_heads=f.num_heads, num_kv_heads=f.num_kv_heads,
+                      head_dim=f.head_dim, rms_norm_eps=f.eps, rope_theta=f.rope_theta))
+
+
+def _tiny(cls, family, num_kv_heads=2):
+    return (cls, dict(hidden_size=64, num_heads=4, num_kv_heads=num_kv_heads, head_dim=16,
+                      rms_norm_eps=families.get(family).eps, max_position=64))
+
+
 CONFIGS = {
-    "llama4_scout": (Llama4Attention, dict(hidden_size=5120, num_heads=40, num_kv_heads=8, head_dim=128,
-                                           rms_norm_eps=1e-5, rope_theta=500000.0)),
-    "qwen3_8b": (Qwen3Attention, dict(hidden_size=4096, num_heads=32, num_kv_heads=8, head_dim=128,
-                                      rms_norm_eps=1e-6, rope_theta=1000000.0)),
-    "gemma3_27b": (Gemma3Attention, dict(hidden_size=5376, num_heads=32, num_kv_heads=16, head_dim=128,
-                                         rms_norm_eps=1e-6, rope_theta=1000000.0)),
-    "olmo2_7b": (Olmo2Attention, dict(hidden_size=4096, num_heads=32, num_kv_heads=32, head_dim=128,
-                                      rms_norm_eps=1e-6, rope_theta=500000.0)),
+    "llama4_scout": _full(Llama4Attention, "llama4_scout"),
+    "qwen3_8b": _full(Qwen3Attention, "qwen3_8b"),
+    "gemma3_27b": _full(Gemma3Attention, "gemma3_27b"),
+    "olmo2_7b": _full(Olmo2Attention, "olmo2_7b"),
     # tiny configurations of the same code, for numerical tests
-    "llama4_tiny": (Llama4Attention, dict(hidden_size=64, num_heads=4, num_kv_heads=2, head_dim=16,
-                                          rms_norm_eps=1e-5, max_position=64)),
-    "qwen3_tiny": (Qwen3Attention, dict(hidden_size=64, num_heads=4, num_kv_heads=2, head_dim=16,
-                                        rms_norm_eps=1e-6, max_position=64)),
-    "gemma3_tiny": (Gemma3Attention, dict(hidden_size=64, num_heads=4, num_kv_heads=2, head_dim=16,
-                                          rms_norm_eps=1e-6, max_position=64)),
-    "olmo2_tiny": (Olmo2Attention, dict(hidden_size=64, num_heads=4, num_kv_heads=4, head_dim=16,
-                                        rms_norm_eps=1e-6, max_position=64)),
+    "llama4_tiny": _tiny(Llama4Attention, "llama4_scout"),
+    "qwen3_tiny": _tiny(Qwen3Attention, "qwen3_8b"),
+    "gemma3_tiny": _tiny(Gemma3Attention, "gemma3_27b"),
+    "olmo2_tiny": _tiny(Olmo2Attention, "olmo2_7b", num_kv_heads=4),  # OLMo 2: Hkv = Hq
 }
 
 

@@ -8,9 +8,12 @@ o_proj. Nothing here is opaque and nothing is a custom op, so `torch.export` +
 upstream dialects (linalg, tensor, arith, math). test/Inputs/torch-mlir/generate.py exports every
 entry; test/Inputs/torch-mlir/README.md lists what each one follows.
 
-This file imports nothing but torch (it is loaded by path by the generator, without the qk
-package), and it does not touch the older reference modules of this package (common.py & co.,
-written for the hand-written frontend with an opaque attention).
+This file imports nothing but torch and the family registry beside it (families.py, standard
+library only: the generator loads this file by path, without the qk package, and this file then
+loads families.py the same way), and it does not touch the older reference modules of this package
+(common.py & co., written for the hand-written frontend with an opaque attention). The entries are
+small (hidden 64, 4 q heads of 32); their epsilon and rotary facts are their family's, except
+where an entry says otherwise.
 
     from qk.models import zoo
     entry = zoo.ENTRIES["qwen3"]
@@ -31,13 +34,26 @@ models/*.py}, sglang python/sglang/srt/{layers/layernorm.py, models/*.py}):
   .to(q.dtype); sglang: qk.reshape(-1, D).contiguous(), an RMSNorm whose weight stays 1).
 """
 
+import importlib.util
 import math
+import os
+import sys
 from dataclasses import dataclass, replace
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+try:
+    from . import families
+except ImportError:  # loaded by path (test/Inputs/torch-mlir/generate.py): load the registry the same way
+    if "qk_model_families" not in sys.modules:
+        _spec = importlib.util.spec_from_file_location(
+            "qk_model_families", os.path.join(os.path.dirname(os.path.abspath(__file__)), "families.py"))
+        sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+        _spec.loader.exec_module(sys.modules[_spec.name])
+    families = sys.modules["qk_model_families"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,34 +548,47 @@ DTYPES: Dict[str, torch.dtype] = {"bf16": torch.bfloat16, "f32": torch.float32}
 
 _SMALL = ZooConfig()
 
+
+def _small(family: str, **fixture) -> ZooConfig:
+    """_SMALL with the family's norm epsilon and rotary facts (the ones it records); `fixture`
+    overrides, for values the checked-in fixtures were exported with."""
+    f = families.get(family)
+    kw = dict(rms_norm_eps=f.eps, rope_theta=f.rope_theta, partial_rotary_factor=f.partial_rotary_factor,
+              qkv_bias=f.qkv_bias)
+    kw = {k: v for k, v in kw.items() if v is not None}
+    kw.update(fixture)
+    return replace(_SMALL, **kw)
+
+
 ENTRIES: Dict[str, ZooEntry] = {e.name: e for e in [
-    ZooEntry("llama4", Llama4Attention, replace(_SMALL, rms_norm_eps=1e-5, rope_theta=500000.0),
+    ZooEntry("llama4", Llama4Attention, _small("llama4_scout"),
              "sglang models/llama4.py (before PR #25089); norm as vLLM Llama4 (has_weight=False, f32)",
              "weight-less x*rsqrt(mean(x^2)+eps) in f32 over qk.reshape(-1, D).contiguous(), "
              "rounded once; RoPE BEFORE the norm", sites=1, ranges=1),
-    ZooEntry("qwen3", Qwen3Attention, replace(_SMALL, rope_theta=1000000.0),
+    ZooEntry("qwen3", Qwen3Attention, _small("qwen3_8b"),
              "vLLM models/qwen3.py Qwen3Attention (= qwen3_moe.py Qwen3MoeAttention)",
              "vLLM RMSNorm(D) per head on q.view(T, H, D): x_hat rounded, then * w in bf16", sites=2, ranges=2),
-    ZooEntry("qwen3_moe_sglang", Qwen3MoeSglangAttention, replace(_SMALL, num_kv_heads=1, rope_theta=1000000.0),
+    ZooEntry("qwen3_moe_sglang", Qwen3MoeSglangAttention, _small("qwen3_235b", num_kv_heads=1),
              "sglang models/qwen3_moe.py Qwen3MoeAttention + models/utils.py apply_qk_norm (non-fused path)",
              "sglang RMSNorm(D) per head on q.reshape(-1, D): (x_hat * w) in f32, rounded once", sites=2, ranges=2),
-    ZooEntry("glm4_moe", Glm4MoeAttention, replace(_SMALL, partial_rotary_factor=0.5, qkv_bias=True),
+    # eps and rope theta: the fixtures' (exported before the registry), not GLM-4.5's 1e-5 and 1e6
+    ZooEntry("glm4_moe", Glm4MoeAttention, _small("glm4_5", rms_norm_eps=1e-6, rope_theta=10000.0),
              "vLLM models/glm4_moe.py Glm4MoeAttention (GLM-4.5)",
              "vLLM RMSNorm(D) per head on q.reshape(-1, H, D); qkv bias; partial rotary 0.5", sites=2, ranges=2),
-    ZooEntry("gemma3", Gemma3Attention, replace(_SMALL, rope_theta=1000000.0),
+    ZooEntry("gemma3", Gemma3Attention, _small("gemma3_27b"),
              "vLLM models/gemma3.py Gemma3Attention",
              "GemmaRMSNorm(D) per head on q.unflatten(-1, (H, D)): x_hat * (1 + w) in f32, rounded once",
              sites=2, ranges=2),
-    ZooEntry("olmo2", Olmo2Attention, replace(_SMALL, num_heads=2, num_kv_heads=2, rope_theta=500000.0),
+    ZooEntry("olmo2", Olmo2Attention, _small("olmo2_7b", num_heads=2, num_kv_heads=2),
              "vLLM models/olmo2.py Olmo2Attention",
              "vLLM RMSNorm over the full q width H*D (= hidden) and full k width Hkv*D, before the head "
              "reshape", sites=2, ranges=2),
-    ZooEntry("qwen3_next", Qwen3NextAttention,
-             replace(_SMALL, partial_rotary_factor=0.25, rope_theta=5000000.0),
+    # rope theta: the fixtures' (the registry records none for Qwen3-Next)
+    ZooEntry("qwen3_next", Qwen3NextAttention, _small("qwen3_next", rope_theta=5000000.0),
              "vLLM models/qwen3_next.py Qwen3NextAttention (attn_output_gate, eager path)",
              "Qwen3NextRMSNorm (= GemmaRMSNorm, 1 + w) per head on q chunked out of [T, H, 2D]; "
              "partial rotary 0.25; sigmoid(gate) on the output", sites=2, ranges=2),
-    ZooEntry("qwen3_torch_rmsnorm", Qwen3TorchRMSNormAttention, replace(_SMALL, rope_theta=1000000.0),
+    ZooEntry("qwen3_torch_rmsnorm", Qwen3TorchRMSNormAttention, _small("qwen3_8b"),
              "Qwen3 layout with torch.nn.RMSNorm (F.rms_norm) as the QK norm",
              "aten.rms_norm, decomposed by torch-mlir in the input dtype (bf16 statistics in bf16: "
              "a negative fixture)", sites=2, ranges=2, negative_dtypes=("bf16",)),
