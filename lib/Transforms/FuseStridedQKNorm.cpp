@@ -558,18 +558,18 @@ public:
     }
     if (c->preNormReader)
       ++copiesKept;
-    std::string description;
-    Figures figures;
-    if (remarksEnabled(rewriter.getContext())) {
-      description = describeSite(sites, *c);
-      figures = siteFigures(sites, *c);
-    }
+    // Described before the rewrite, which consumes the sites; at the fused
+    // op's location (fuseSites fuses the same norm locations).
+    Location fusedLoc = rewriter.getFusedLoc(llvm::to_vector(llvm::map_range(
+        sites, [](const NormSite &s) { return s.norm.getLoc(); })));
+    reportPassed(fusedLoc, remark::RemarkOpts::name("Fused").category(category),
+                 [&](std::string &message, Figures &f) {
+                   message = describeSite(sites, *c);
+                   f = siteFigures(sites, *c);
+                 });
     FusedQKNormOp fused = fuseSites(rewriter, sites, dom, order);
     ++fusedSites;
     fusedNorms += sites.size();
-    reportPassed(fused.getLoc(),
-                 remark::RemarkOpts::name("Fused").category(category),
-                 description, figures);
     return fused;
   }
 
@@ -586,13 +586,20 @@ void fuseAll(Operation *root, Fuser &fuser) {
   };
   // Group the candidates by (qkv, block), in program order.
   llvm::MapVector<std::pair<Value, Block *>, std::vector<NormSite>> groups;
-  root->walk([&](RowNormOpInterface norm) {
+  // Linalg bodies hold no norms: the walk skips them.
+  root->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isa<linalg::LinalgOp>(op))
+      return WalkResult::skip();
+    auto norm = dyn_cast<RowNormOpInterface>(op);
+    if (!norm)
+      return WalkResult::advance();
     NormSiteMismatch why;
     FailureOr<NormSite> site = matchNormSite(norm, why);
     if (succeeded(site))
       groups[{site->qkv, norm->getBlock()}].push_back(std::move(*site));
     else if (why.isCandidate)
       fuser.missed(norm.getLoc(), why);
+    return WalkResult::skip();
   });
 
   IRRewriter rewriter(root->getContext());

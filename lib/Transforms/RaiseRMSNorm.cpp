@@ -199,10 +199,12 @@ public:
     }
     RMSNormOp norm = raiseRoot(rewriter, root, *match);
     ++raised;
-    if (remarksEnabled(norm.getContext()))
-      reportPassed(norm.getLoc(),
-                   remark::RemarkOpts::name("Raised").category(category),
-                   describe(norm), figures(norm));
+    reportPassed(norm.getLoc(),
+                 remark::RemarkOpts::name("Raised").category(category),
+                 [&](std::string &message, Figures &f) {
+                   message = describe(norm);
+                   f = figures(norm);
+                 });
     return norm;
   }
 
@@ -218,8 +220,16 @@ struct QKRaiseRMSNormPass
   void runOnOperation() override {
     // Consumers before producers, so that the largest norm is raised first
     // and a partial one (x * r without the weight) never is.
+    // Generic bodies hold no generics: the walk skips them (a third of the
+    // ops of a decomposed graph).
     SmallVector<linalg::GenericOp> roots;
-    getOperation()->walk([&](linalg::GenericOp op) { roots.push_back(op); });
+    getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+        roots.push_back(generic);
+        return WalkResult::skip();
+      }
+      return WalkResult::advance();
+    });
     IRRewriter rewriter(&getContext());
     DenseSet<Operation *> erased;
     Raiser raiser(getArgument(), /*consumersFirst=*/true);

@@ -49,15 +49,15 @@ void mlir::qk::appendFigures(remark::detail::InFlightRemark &r,
     r << remark::metric(key, value);
 }
 
-bool mlir::qk::remarksEnabled(MLIRContext *context) {
-  return context->getRemarkEngine() != nullptr;
-}
-
-void mlir::qk::reportPassed(Location loc, remark::RemarkOpts opts,
-                            StringRef message, const Figures &figures) {
+void mlir::qk::reportPassed(
+    Location loc, remark::RemarkOpts opts,
+    function_ref<void(std::string &message, Figures &figures)> describe) {
   auto r = remark::passed(loc, opts);
   if (!r)
     return;
+  std::string message;
+  Figures figures;
+  describe(message, figures);
   r << message;
   appendFigures(r, figures);
   appendLocation(r, loc);
