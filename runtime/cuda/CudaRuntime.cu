@@ -1,5 +1,11 @@
 //===- CudaRuntime.cu - CUDA implementation of the QK-norm runtime --------===//
 //
+// The host side: which kernel of Kernels.cuh a call takes, its grid, the
+// launch, and the C entry point. Element access is in ElementAccess.cuh, the
+// parameter block in Params.cuh, the per-element formula in
+// qk/Runtime/Epilogue.h (shared with the host runtime), every environment
+// switch in Options.h.
+//
 // One launch normalises every (token, group) row of every range. The work is
 // memory bound (2 bytes read and 2 written per bf16 element, a few flops), so
 // the design is about bytes in flight and launch latency:
@@ -13,14 +19,19 @@
 //    neighbouring groups of the same tokens: their loads coalesce. Tiny T
 //    launches only the teams it needs.
 //  * Each lane moves 16-byte vectors when every pointer, stride and offset
-//    allows it, otherwise single elements (the scalar fallback).
+//    allows it. Rows that start elsewhere (a token stride that is not a
+//    multiple of 16 bytes) take the shifted team kernel: the aligned
+//    interior as vectors, the few lead and tail elements singly. Anything
+//    else moves single elements (the scalar fallback).
 //  * A team keeps one row of loads in flight at small T (the shortest
 //    kernel) and two above. Each team, after issuing its own loads, also
 //    prefetches into L2 the rows of the team one resident wave ahead, so
 //    later waves mostly hit L2.
 //  * Groups too wide for a warp (full-width OLMo2 norms, up to 32768 bf16
-//    elements cached in registers) use a whole block per row; anything wider
-//    (or unaligned and wide) uses a two-pass block loop.
+//    elements cached in registers) use a whole block per row, prefetching
+//    into L2 the first row of the block one resident wave ahead and its own
+//    next row; anything wider (or unaligned and wide) uses a two-pass block
+//    loop.
 //  * The parameter block is 128 bytes with 32-bit offsets for the common
 //    call (<= 2 ranges, offsets < 2^31): every touched 64-byte line of it is
 //    a constant-cache miss at the start of each launch.
