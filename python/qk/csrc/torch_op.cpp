@@ -20,6 +20,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/SymNodeImpl.h>
 #include <torch/library.h>
 
 #include <dlfcn.h>
@@ -82,9 +83,15 @@ const char *kind_name(int kind) { return kind == kHost ? "host" : "cuda"; }
 // Integers in messages are formatted here, never by an ostream of this library: on the H200
 // machine (torch 2.11, its own libstdc++) inserting a `long` into a stream from code compiled
 // into this extension crashed inside the num_put facet (a second libstdc++'s locale state),
-// while strings were fine. c10::SymInt keeps its own printing, compiled into libc10.
+// while strings were fine. A c10::SymInt is no exception: its operator<< (in libc10) inserts
+// the integer into the stream this extension built, and crashed the same way (a Meta call with
+// mismatched token counts), so a concrete SymInt is formatted as an int64_t and only a symbolic
+// one goes through its node's own str().
 std::string num(int64_t v) { return std::to_string(v); }
-const c10::SymInt &num(const c10::SymInt &v) { return v; }
+std::string num(const c10::SymInt &v) {
+  if (std::optional<int64_t> i = v.maybe_as_int()) return num(*i);
+  return v.toSymNode()->str();
+}
 
 void set_runtime(int64_t kind, int64_t fused_rms_norm, int64_t last_error_message, c10::string_view name,
                  c10::string_view missing, bool reference) {
