@@ -90,6 +90,37 @@ Attribute RMSStepAttr::withWeightIndex(int64_t index) const {
 }
 
 //===----------------------------------------------------------------------===//
+// #qk.rope
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeStepAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   RopeStyle style, int64_t rotaryDim,
+                                   int64_t headDim, int64_t cos, int64_t sin,
+                                   int64_t cosColumn, int64_t sinColumn,
+                                   bool perPair, RopeRounding rounding) {
+  if (headDim < 0)
+    return emitError() << "head_dim must be 0 (the group) or positive, got "
+                       << headDim;
+  if (rotaryDim < 2 || rotaryDim % 2)
+    return emitError() << "rotary_dim must be even and at least 2, got "
+                       << rotaryDim;
+  if (headDim && rotaryDim > headDim)
+    return emitError() << "rotary_dim " << rotaryDim
+                       << " exceeds head_dim " << headDim;
+  if (cos < 0 || sin < 0)
+    return emitError() << "cos and sin must be table operand indices, got "
+                       << cos << " and " << sin;
+  if (cosColumn < 0 || sinColumn < 0)
+    return emitError() << "cos_column and sin_column must be non-negative";
+  return success();
+}
+
+// A rotation reads tables, not weights.
+int64_t RopeStepAttr::getWeightIndex() const { return -1; }
+
+Attribute RopeStepAttr::withWeightIndex(int64_t) const { return *this; }
+
+//===----------------------------------------------------------------------===//
 // #qk.range
 //===----------------------------------------------------------------------===//
 
@@ -98,6 +129,18 @@ RMSStepAttr NormRangeAttr::getRMSStep() const {
     if (auto rms = dyn_cast<RMSStepAttr>(step))
       return rms;
   return {};
+}
+
+RopeStepAttr NormRangeAttr::getRopeStep() const {
+  for (Attribute step : getSteps())
+    if (auto rope = dyn_cast<RopeStepAttr>(step))
+      return rope;
+  return {};
+}
+
+bool NormRangeAttr::isRopeFirst() const {
+  ArrayRef<Attribute> steps = getSteps();
+  return !steps.empty() && isa<RopeStepAttr>(steps.front());
 }
 
 NormRangeAttr NormRangeAttr::withSteps(ArrayRef<Attribute> steps) const {
@@ -121,7 +164,7 @@ NormRangeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "group_stride must be 0 (packed) or at least "
                           "group_size "
                        << groupSize << ", got " << groupStride;
-  int64_t norms = 0;
+  int64_t norms = 0, rotations = 0;
   for (Attribute step : steps) {
     if (!step || !isa<GroupStepAttrInterface>(step))
       return emitError() << "every step must be a group step attribute "
@@ -134,12 +177,29 @@ NormRangeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                      rms.getRounding())))
         return failure();
     }
+    if (auto rope = dyn_cast<RopeStepAttr>(step)) {
+      ++rotations;
+      if (failed(RopeStepAttr::verify(
+              emitError, rope.getStyle(), rope.getRotaryDim(),
+              rope.getHeadDim(), rope.getCos(), rope.getSin(),
+              rope.getCosColumn(), rope.getSinColumn(), rope.getPerPair(),
+              rope.getRounding())))
+        return failure();
+      int64_t headDim = rope.getHeadDimIn(groupSize);
+      if (groupSize % headDim || rope.getRotaryDim() > headDim)
+        return emitError() << "#qk.rope: head_dim " << headDim
+                           << " must divide group_size " << groupSize
+                           << " and hold rotary_dim " << rope.getRotaryDim();
+    }
   }
-  // The kernels and the decomposition implement one norm per group; more
-  // step kinds come with their implementations (docs/adding-a-step.md).
+  // The kernels and the decomposition implement one norm per group and at
+  // most one rotation, before or after it (docs/adding-a-step.md).
   if (norms != 1)
     return emitError() << "a range needs exactly one #qk.rms step, got "
                        << norms;
+  if (rotations > 1)
+    return emitError() << "a range has at most one #qk.rope step, got "
+                       << rotations;
   return success();
 }
 

@@ -172,8 +172,81 @@ static void printRange(InFlightDiagnostic &diag, size_t index,
          << ")";
 }
 
+/// The tables and positions of the op's rotations (#qk.rope steps): every
+/// table 2-D of the element type or f32 and read by a step inside its
+/// columns; positions 1-D i32/i64, one per token; all of one rotation.
+static LogicalResult verifyRotations(FusedQKNormOp op,
+                                     ArrayRef<NormRangeAttr> ranges,
+                                     Type elementType) {
+  for (auto [i, table] : llvm::enumerate(op.getTables())) {
+    auto type = cast<ShapedType>(table.getType());
+    if (type.getRank() != 2 ||
+        (type.getElementType() != elementType &&
+         !type.getElementType().isF32()))
+      return op.emitOpError("table #")
+             << i << " must be 2-D of the element type " << elementType
+             << " or f32, got " << table.getType();
+  }
+  if (Value positions = op.getPositions()) {
+    auto type = cast<ShapedType>(positions.getType());
+    if (type.getRank() != 1 || !(type.getElementType().isSignlessInteger(32) ||
+                                 type.getElementType().isSignlessInteger(64)))
+      return op.emitOpError("positions must be 1-D of i32 or i64, got ")
+             << positions.getType();
+    int64_t tokens = op.getQkvType().getDimSize(0);
+    if (!type.isDynamicDim(0) && !ShapedType::isDynamic(tokens) &&
+        type.getDimSize(0) != tokens)
+      return op.emitOpError("positions has ")
+             << type.getDimSize(0) << " entries for " << tokens << " tokens";
+  }
+  SmallVector<bool> tableUsed(op.getTables().size(), false);
+  RopeStepAttr first;
+  bool firstBefore = false;
+  for (auto [i, range] : llvm::enumerate(ranges)) {
+    RopeStepAttr rope = range.getRopeStep();
+    if (!rope)
+      continue;
+    // One kernel launch rotates every range the same way (the ABI carries
+    // one rotation per call): the steps of all ranges must agree.
+    if (!first) {
+      first = rope;
+      firstBefore = range.isRopeFirst();
+    } else if (rope != first || range.isRopeFirst() != firstBefore) {
+      return op.emitOpError("range #")
+             << i << " rotates differently from an earlier range: the "
+             << "#qk.rope steps of one op (and their order) must be equal";
+    }
+    for (auto [index, column] :
+         {std::pair(rope.getCos(), rope.getCosColumn()),
+          std::pair(rope.getSin(), rope.getSinColumn())}) {
+      if (index >= static_cast<int64_t>(op.getTables().size()))
+        return op.emitOpError("range #")
+               << i << " reads table #" << index << " but the op has "
+               << op.getTables().size() << " table(s)";
+      tableUsed[index] = true;
+      auto type = cast<ShapedType>(op.getTables()[index].getType());
+      if (!type.isDynamicDim(1) &&
+          column + rope.getTableColumnsRead() > type.getDimSize(1))
+        return op.emitOpError("range #")
+               << i << " reads columns [" << column << ", "
+               << column + rope.getTableColumnsRead() << ") of table #"
+               << index << " of " << type.getDimSize(1) << " columns";
+    }
+  }
+  for (auto [i, used] : llvm::enumerate(tableUsed))
+    if (!used)
+      return op.emitOpError("table #") << i << " is not read by any range";
+  if (op.getPositions() && !first)
+    return op.emitOpError("has positions but no #qk.rope step");
+  return success();
+}
+
 LogicalResult FusedQKNormOp::verify() {
-  if (failed(verifyShapedOperands(*this, getWeights(), getQkv(), getResult())))
+  SmallVector<Value> inputs(getWeights());
+  llvm::append_range(inputs, getTables());
+  if (Value positions = getPositions())
+    inputs.push_back(positions);
+  if (failed(verifyShapedOperands(*this, inputs, getQkv(), getResult())))
     return failure();
   ShapedType qkvType = getQkvType();
   if (qkvType.getRank() != 2 && qkvType.getRank() != 3)
@@ -274,7 +347,7 @@ LogicalResult FusedQKNormOp::verify() {
   for (auto [i, used] : llvm::enumerate(weightUsed))
     if (!used)
       return emitOpError("weight #") << i << " is not used by any range";
-  return success();
+  return verifyRotations(*this, ranges, elementType);
 }
 
 void FusedQKNormOp::getEffects(
@@ -282,6 +355,10 @@ void FusedQKNormOp::getEffects(
         &effects) {
   for (OpOperand &w : getWeightsMutable())
     addEffects(effects, w, /*read=*/true, /*write=*/false);
+  for (OpOperand &t : getTablesMutable())
+    addEffects(effects, t, /*read=*/true, /*write=*/false);
+  for (OpOperand &p : getPositionsMutable())
+    addEffects(effects, p, /*read=*/true, /*write=*/false);
   // Columns outside the ranges keep their values: qkv is read and written.
   addEffects(effects, getQkvMutable(), /*read=*/true, /*write=*/true);
 }

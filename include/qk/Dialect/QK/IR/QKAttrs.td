@@ -37,6 +37,26 @@ def QK_RoundingModeAttr : EnumAttr<QK_Dialect, QK_RoundingMode, "rounding"> {
   }];
 }
 
+// The RoPE codes are rows of the same table (QK_ROPE_STYLE and
+// QK_ROPE_ROUNDING in Codes.def), tied to it the same way.
+def QK_RopeStyleNeox : I32EnumAttrCase<"Neox", 0, "neox">;
+def QK_RopeStyleGPTJ : I32EnumAttrCase<"GPTJ", 1, "gptj">;
+def QK_RopeStyle : I32EnumAttr<"RopeStyle",
+    "which element a rotated element pairs with",
+    [QK_RopeStyleNeox, QK_RopeStyleGPTJ]> {
+  let cppNamespace = "::mlir::qk";
+  let genSpecializedAttr = 0;
+}
+
+def QK_RopeRoundingPerOp : I32EnumAttrCase<"PerOp", 0, "per_op">;
+def QK_RopeRoundingOnce : I32EnumAttrCase<"Once", 1, "once">;
+def QK_RopeRounding : I32EnumAttr<"RopeRounding",
+    "where a rotation rounds to the element type",
+    [QK_RopeRoundingPerOp, QK_RopeRoundingOnce]> {
+  let cppNamespace = "::mlir::qk";
+  let genSpecializedAttr = 0;
+}
+
 // An f32 parameter printed and parsed as a bare float literal.
 class QK_F32Parameter<string desc, string default = "">
     : APFloatParameter<desc> {
@@ -81,6 +101,67 @@ def QK_RMSStepAttr : AttrDef<QK_Dialect, "RMSStep", [
   }];
 }
 
+def QK_RopeStepAttr : AttrDef<QK_Dialect, "RopeStep", [
+    DeclareAttrInterfaceMethods<QK_GroupStepAttrInterface>]> {
+  let mnemonic = "rope";
+  let summary = "group step: rotate every head of the group (RoPE)";
+  let description = [{
+    Every head of `head_dim` elements of the group (0: the whole group) is
+    rotated as rotary position embedding: elements `j < rotary_dim` pair
+    with a partner `p` (`neox`: `j +- rotary_dim / 2`, `rotate_half`;
+    `gptj`: `j ^ 1`, interleaved pairs), the rest pass through:
+
+    ```
+    r_j = v_j * c + sign_j * v_p * s     (sign -1 for the first of a pair)
+    c = cos[row, cos_column + col], s = sin[row, sin_column + col]
+    col = per_pair ? frequency index (neox j % (rotary_dim/2), gptj j/2) : j
+    row = the fused op's `positions`[t] if it has them, else the token t
+    ```
+
+    `cos` and `sin` index the fused op's `tables` (2-D, the element type or
+    f32; they may be the same table, e.g. vLLM's `cos | sin` cache).
+    `rounding = per_op` rounds each product and the sum to the element type,
+    as a graph in the element type computes it; `once` computes in f32 and
+    rounds once. The step reads the group as the previous step left it:
+    after `#qk.rms` it reads the rounded norm output, before it the input.
+    The formula is stated once for the runtimes in
+    `include/qk/Runtime/Epilogue.h`, the ABI in `docs/rope-abi.md`.
+
+    ```mlir
+    #qk.rope<style = neox, rotary_dim = 128, cos = 0, sin = 0,
+             cos_column = 0, sin_column = 64, per_pair = true,
+             rounding = per_op>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::qk::RopeStyle":$style,
+    "int64_t":$rotary_dim,
+    DefaultValuedParameter<"int64_t", "0",
+                           "head size inside the group, 0: the group">:$head_dim,
+    "int64_t":$cos,
+    "int64_t":$sin,
+    DefaultValuedParameter<"int64_t", "0", "first column of cos">:$cos_column,
+    DefaultValuedParameter<"int64_t", "0", "first column of sin">:$sin_column,
+    DefaultValuedParameter<"bool", "true",
+                           "one table column per frequency">:$per_pair,
+    DefaultValuedParameter<"::mlir::qk::RopeRounding",
+                           "::mlir::qk::RopeRounding::Once",
+                           "rounding">:$rounding
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The head size in a group of `groupSize` elements.
+    int64_t getHeadDimIn(int64_t groupSize) const {
+      return getHeadDim() ? getHeadDim() : groupSize;
+    }
+    /// Table columns the step reads from `cos` (and from `sin`).
+    int64_t getTableColumnsRead() const {
+      return getPerPair() ? getRotaryDim() / 2 : getRotaryDim();
+    }
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Ranges
 //===----------------------------------------------------------------------===//
@@ -94,7 +175,8 @@ def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
     previous one (omitted or 0: packed, `group_size`). Every group goes
     through `steps` in order, on its own (a head, or the whole projection
     width for OLMo2): each step is an attribute implementing
-    `GroupStepAttrInterface`. Today a range has exactly one step, `#qk.rms`.
+    `GroupStepAttrInterface`: exactly one `#qk.rms`, and at most one
+    `#qk.rope` before or after it.
     Strided groups are heads that sit between other columns, e.g.
     Qwen3-Next's q heads, `D` wide and `2 * D` apart between the gate heads.
 
@@ -152,6 +234,10 @@ def QK_NormRangeAttr : AttrDef<QK_Dialect, "NormRange"> {
 
     /// The range's norm step (the verifier guarantees exactly one).
     RMSStepAttr getRMSStep() const;
+    /// The range's rotation, or null.
+    RopeStepAttr getRopeStep() const;
+    /// Whether the rotation comes before the norm.
+    bool isRopeFirst() const;
     /// The norm step's parameters (the inline form's).
     ::llvm::APFloat getEpsilon() const { return getRMSStep().getEpsilon(); }
     int64_t getWeight() const { return getRMSStep().getWeight(); }

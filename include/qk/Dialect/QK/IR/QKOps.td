@@ -79,6 +79,7 @@ def QK_RMSNormOp : QK_Op<"rms_norm", [
 //===----------------------------------------------------------------------===//
 
 def QK_FusedQKNormOp : QK_Op<"fused_qk_norm", [
+    AttrSizedOperandSegments,
     DestinationStyleOpInterface,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
     DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>
@@ -92,6 +93,24 @@ def QK_FusedQKNormOp : QK_Op<"fused_qk_norm", [
     group goes through the range's steps (today one `#qk.rms`: normalised as
     `qk.rms_norm` would normalise it, with the step's epsilon, weight (an
     index into `weights`), weight offset and rounding).
+
+    A `#qk.rope` step rotates the heads of its groups with cos/sin values
+    from `tables` (2-D: [rows, columns], the element type or f32), row
+    `positions[t]` for token `t` when the op has `positions` (1-D, i32 or
+    i64, one per token), else row `t`:
+
+    ```mlir
+    %r = qk.fused_qk_norm ins(%wq, %wk : tensor<128xbf16>, tensor<128xbf16>)
+           tables(%cache : tensor<40960x128xbf16>)
+           positions(%pos : tensor<?xi64>)
+           outs(%qkv : tensor<?x6144xbf16>)
+           ranges [#qk.range<column_offset = 0, num_groups = 32,
+                             group_size = 128, steps = [
+                     #qk.rms<epsilon = 1.0e-06, weight = 0>,
+                     #qk.rope<style = neox, rotary_dim = 128, cos = 0,
+                              sin = 0, sin_column = 64, rounding = per_op>]>,
+                   ...] -> tensor<?x6144xbf16>
+    ```
 
     `qkv` is the init: on tensors the result is the updated qkv and one-shot
     bufferization writes it into qkv's own buffer; on memrefs the op writes
@@ -109,12 +128,24 @@ def QK_FusedQKNormOp : QK_Op<"fused_qk_norm", [
   }];
   let arguments = (ins
     Variadic<AnyShaped>:$weights,
+    Variadic<AnyShaped>:$tables,
+    Optional<AnyShaped>:$positions,
     AnyShaped:$qkv,
     TypedArrayAttrBase<QK_NormRangeAttr, "normalised column ranges">:$ranges
   );
   let results = (outs Variadic<AnyRankedTensor>:$result);
+  let builders = [
+    // Norm only: no tables, no positions.
+    OpBuilder<(ins "::mlir::TypeRange":$result, "::mlir::ValueRange":$weights,
+                   "::mlir::Value":$qkv, "::mlir::ArrayAttr":$ranges), [{
+      build($_builder, $_state, result, weights, ::mlir::ValueRange{},
+            ::mlir::Value(), qkv, ranges);
+    }]>
+  ];
   let assemblyFormat = [{
     (`ins` `(` $weights^ `:` type($weights) `)`)?
+    (`tables` `(` $tables^ `:` type($tables) `)`)?
+    (`positions` `(` $positions^ `:` type($positions) `)`)?
     `outs` `(` $qkv `:` type($qkv) `)`
     `ranges` $ranges attr-dict (`->` type($result)^)?
   }];
