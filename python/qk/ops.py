@@ -47,7 +47,8 @@ from . import runtime as _rt
 from ._discovery import ToolNotFoundError
 
 __all__ = ["fused_qk_rmsnorm_", "fused_qk_rmsnorm", "apply_qk_norm", "reference_qk_rmsnorm", "backend_info",
-           "op_info", "ROUNDING"]
+           "op_info", "ROUNDING", "fused_qk_rmsnorm_rope_", "fused_qk_rmsnorm_rope", "reference_qk_rmsnorm_rope",
+           "reference_rope", "rope_backend_info", "ROPE_STYLE", "ROPE_ROUNDING"]
 
 ROUNDING = {"once": _rt.ROUNDING_ONCE, "before_weight": _rt.ROUNDING_BEFORE_WEIGHT}
 _DTYPES = {torch.float32: _rt.DTYPE_F32, torch.float16: _rt.DTYPE_F16, torch.bfloat16: _rt.DTYPE_BF16}
@@ -234,10 +235,220 @@ def _run_functional(q, k, q_weight, k_weight, eps, k_eps, weight_offset, roundin
     return q_out, k_out
 
 
+# -- norm + RoPE in one call (ABI version 3, docs/rope-abi.md) -----------------------------------
+
+ROPE_STYLE = dict(_rt.ROPE_STYLES)          # "neox" | "gptj" -> code
+ROPE_ROUNDING = dict(_rt.ROPE_ROUNDINGS)    # "per_op" | "once" -> code
+_INDEX = {torch.int32: _rt.INDEX_I32, torch.int64: _rt.INDEX_I64}
+
+
+def _rope_head(x: torch.Tensor, head_dim: int) -> int:
+    """Elements of one rotated head of x: the last dimension of [T, H, D] (also when the norm takes
+    the packed row, head_dim = H * D: OLMo 2), head_dim (or the whole row) of [T, C]."""
+    return x.shape[2] if x.dim() == 3 else (head_dim or x.shape[1])
+
+
+def _validate_rope(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim, style,
+                   rotary_dim, rope_rounding):
+    """The norm's checks (_validate), then the rotation's; returns (q layout, k layout, rotary_dim)."""
+    qg, kg = _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
+    if style not in (0, 1):
+        raise ValueError("style must be 'neox' or 'gptj'")
+    if rope_rounding not in (0, 1):
+        raise ValueError("rope_rounding must be 'per_op' or 'once'")
+    if not isinstance(positions, torch.Tensor):
+        raise TypeError("positions must be a tensor")
+    if not isinstance(cos_sin_cache, torch.Tensor):
+        raise TypeError("cos_sin_cache must be a tensor")
+    if positions.dtype not in _INDEX:
+        raise ValueError(f"positions: dtype {positions.dtype} is not supported (torch.int32, torch.int64)")
+    if positions.dim() != 1 or positions.shape[0] != q.shape[0]:
+        raise ValueError(f"positions: expected shape [{q.shape[0]}], got {tuple(positions.shape)}")
+    if positions.device != q.device:
+        raise ValueError(f"positions is on {positions.device}, the activations on {q.device}")
+    if positions.stride(0) != 1 and positions.shape[0] > 1:
+        raise ValueError("positions must be contiguous")
+    c = cos_sin_cache
+    if c.dim() != 2 or c.shape[0] < 1:
+        raise ValueError(f"cos_sin_cache: expected [max_position, rotary_dim], got shape {tuple(c.shape)}")
+    if c.dtype not in (q.dtype, torch.float32):
+        raise ValueError(f"cos_sin_cache: dtype {c.dtype} must be the activation dtype {q.dtype} or torch.float32")
+    if c.device != q.device:
+        raise ValueError(f"cos_sin_cache is on {c.device}, the activations on {q.device}")
+    if c.stride(1) != 1 and c.shape[1] > 1:
+        raise ValueError(f"cos_sin_cache: the column stride must be 1 (got {c.stride(1)})")
+    if c.stride(0) < c.shape[1] and c.shape[0] > 1:
+        raise ValueError(f"cos_sin_cache: the row stride must be at least its {c.shape[1]} columns (got {c.stride(0)})")
+    hq, hk = _rope_head(q, head_dim), _rope_head(k, head_dim)
+    if hq != hk:
+        raise ValueError(f"q and k must have the same head size for RoPE ({hq} vs {hk})")
+    r = rotary_dim or c.shape[1]
+    if r % 2 or r < 2 or r > hq:
+        raise ValueError(f"rotary_dim {r} must be even and in [2, {hq}] (the head size)")
+    if r != c.shape[1]:
+        raise ValueError(f"rotary_dim {r} must equal cos_sin_cache.shape[1] ({c.shape[1]}): the cache holds "
+                         "cos | sin halves of rotary_dim / 2 columns")
+    return qg, kg, r
+
+
+def _make_rope(q, positions, cos_sin_cache, head, rotary_dim, style, rope_rounding, rope_first):
+    """qk_rope_t of vLLM's cos_sin_cache layout: per_pair, cos in columns [0, r/2), sin in [r/2, r)."""
+    rp = _rt.Rope()
+    rp.style, rp.rounding = style, rope_rounding
+    rp.before_norm, rp.per_pair = int(bool(rope_first)), 1
+    rp.head_dim, rp.rotary_dim = head, rotary_dim
+    rp.cos = rp.sin = cos_sin_cache.data_ptr()
+    rp.table_dtype = _DTYPES[cos_sin_cache.dtype]
+    rp.table_rows, rp.table_columns = cos_sin_cache.shape[0], cos_sin_cache.shape[1]
+    rp.cos_row_stride = rp.sin_row_stride = cos_sin_cache.stride(0)
+    rp.cos_column, rp.sin_column = 0, rotary_dim // 2
+    rp.positions = positions.data_ptr() if positions.numel() else None
+    rp.positions_dtype = _INDEX[positions.dtype]
+    return rp
+
+
+def plan_rope_calls(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding,
+                    head_dim, style, rotary_dim, rope_rounding, rope_first):
+    """[(base tensor, token stride, [ranges], rope, rotated_ranges)]: plan_calls' calls, each rotating
+    every range it normalises."""
+    _, _, r = _validate_rope(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim,
+                             style, rotary_dim, rope_rounding)
+    calls = plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim)
+    rope = _make_rope(q, positions, cos_sin_cache, _rope_head(q, head_dim), r, style, rope_rounding, rope_first)
+    return [(base, ts, ranges, rope, (1 << len(ranges)) - 1) for base, ts, ranges in calls]
+
+
+def _round(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """fp32 -> the activation type and back (nearest even); the identity for float32."""
+    return x if dtype == torch.float32 else x.to(dtype).float()
+
+
+def reference_rope(v: torch.Tensor, positions: torch.Tensor, cos_sin_cache: torch.Tensor, is_neox: bool = True,
+                   rotary_dim: Optional[int] = None, rope_rounding: str = "once") -> torch.Tensor:
+    """The rotation of docs/rope-abi.md on v [T, H, D] (fp32 math, the stated rounding points; a new
+    tensor of v's dtype): elements j < rotary_dim of every head rotate, the rest pass through."""
+    rr = ROPE_ROUNDING[rope_rounding] if isinstance(rope_rounding, str) else int(rope_rounding)
+    r = rotary_dim or cos_sin_cache.shape[1]
+    half = r // 2
+    T = v.shape[0]
+    rows = positions.long()
+    if T and (int(rows.min()) < 0 or int(rows.max()) >= cos_sin_cache.shape[0]):
+        bad = rows[(rows < 0) | (rows >= cos_sin_cache.shape[0])][0].item()
+        raise ValueError(f"positions: {bad} is outside the {cos_sin_cache.shape[0]} rows of cos_sin_cache")
+    cs = cos_sin_cache.index_select(0, rows).float() if T else cos_sin_cache[:0].float()
+    c, s = cs[:, None, :half], cs[:, None, half:r]            # [T, 1, half]: one value per frequency f
+    vf = v.float()
+    x = vf[..., :r]
+    if is_neox:                                                 # f = j % half, p = j +- half
+        c, s = torch.cat([c, c], -1), torch.cat([s, s], -1)
+        sb = torch.cat([-x[..., half:], x[..., :half]], -1)     # sign * b (exact)
+    else:                                                       # f = j / 2, p = j ^ 1
+        c, s = c.repeat_interleave(2, -1), s.repeat_interleave(2, -1)
+        sb = torch.stack([-x[..., 1::2], x[..., 0::2]], -1).flatten(-2)
+    if rr == _rt.ROPE_ROUNDING_PER_OP:
+        out = _round(_round(x * c, v.dtype) + _round(sb * s, v.dtype), v.dtype)
+    else:
+        out = _round(x * c + sb * s, v.dtype)
+    return torch.cat([out, vf[..., r:]], -1).to(v.dtype)
+
+
+def reference_qk_rmsnorm_rope(x: torch.Tensor, positions: torch.Tensor, cos_sin_cache: torch.Tensor,
+                              weight: Optional[torch.Tensor], eps: float, weight_offset: float = 0.0,
+                              rounding: str = "once", head_dim: Optional[int] = None, is_neox: bool = True,
+                              rotary_dim: Optional[int] = None, rope_rounding: str = "once",
+                              rope_first: bool = False) -> torch.Tensor:
+    """The op's semantics on one tensor in PyTorch (a new tensor of x's shape and dtype): the norm
+    of reference_qk_rmsnorm, rounded to x's dtype, then the rotation of reference_rope on every head
+    (rope_first: the rotation, rounded, then the norm)."""
+    hd = _rope_head(x, head_dim or 0)
+    T = x.shape[0]
+
+    def rot(t):
+        return reference_rope(t.reshape(T, -1, hd), positions, cos_sin_cache, is_neox, rotary_dim,
+                              rope_rounding).reshape(x.shape)
+
+    if rope_first:
+        return reference_qk_rmsnorm(rot(x), weight, eps, weight_offset, rounding, head_dim)
+    return rot(reference_qk_rmsnorm(x, weight, eps, weight_offset, rounding, head_dim))
+
+
+def _reference_rope_inplace(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset,
+                            rounding, head_dim, style, rotary_dim, rope_rounding, rope_first):
+    with torch.no_grad():
+        args = (head_dim, style == _rt.ROPE_STYLE_NEOX, rotary_dim, rope_rounding, rope_first)
+        qn = reference_qk_rmsnorm_rope(q, positions, cos_sin_cache, q_weight, eps, weight_offset, rounding, *args)
+        kn = reference_qk_rmsnorm_rope(k, positions, cos_sin_cache, k_weight, k_eps, weight_offset, rounding, *args)
+        q.copy_(qn)
+        k.copy_(kn)
+
+
+def _run_rope_inplace(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding,
+                      head_dim, style, rotary_dim, rope_rounding, rope_first):
+    calls = plan_rope_calls(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding,
+                            head_dim, style, rotary_dim, rope_rounding, rope_first)
+    if q.shape[0] == 0:
+        return
+    dt = _DTYPES[q.dtype]
+    if q.is_cuda:
+        lib = _rt.load("cuda")
+        if not lib.has_rope:
+            raise RuntimeError(f"qk: the cuda runtime {lib.path} has no qk_fused_rms_norm_rope (ABI version 3)")
+        stream = torch.cuda.current_stream(q.device).cuda_stream
+        with torch.cuda.device(q.device):
+            for base, ts, ranges, rope, bits in calls:
+                p = base.data_ptr()
+                lib.fused_rms_norm_rope(dt, p, ts, p, ts, q.shape[0], ranges, rope, bits, stream)
+        return
+    try:
+        lib = _rt.load("host")
+    except (OSError, ToolNotFoundError):
+        if _require_runtime():
+            raise
+        lib = None
+    if lib is None or not lib.has_rope:  # no host runtime, or one older than ABI version 3
+        _reference_rope_inplace(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset,
+                                rounding, head_dim, style, rotary_dim, rope_rounding, rope_first)
+        return
+    for base, ts, ranges, rope, bits in calls:
+        p = base.data_ptr()
+        lib.fused_rms_norm_rope(dt, p, ts, p, ts, q.shape[0], ranges, rope, bits, None)
+
+
+def _run_rope_functional(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding,
+                         head_dim, style, rotary_dim, rope_rounding, rope_first):
+    _validate_rope(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim, style,
+                   rotary_dim, rope_rounding)
+    q_out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    k_out = torch.empty(k.shape, dtype=k.dtype, device=k.device)
+    q_out.copy_(q)
+    k_out.copy_(k)
+    _run_rope_inplace(q_out, k_out, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset,
+                      rounding, head_dim, style, rotary_dim, rope_rounding, rope_first)
+    return q_out, k_out
+
+
+def rope_backend_info(device: str = "cpu") -> str:
+    """Which implementation runs fused_qk_rmsnorm_rope_ for tensors on `device`."""
+    kind = "cuda" if str(device).startswith("cuda") else "host"
+    try:
+        lib = _rt.load(kind)
+    except (OSError, ToolNotFoundError) as e:
+        if kind == "host" and not _require_runtime():
+            return "torch reference (libqk_runtime_host.so not found)"
+        return f"unavailable: {e}"
+    if lib.has_rope:
+        return f"{lib.name}: {lib.path}"
+    if kind == "host":
+        return f"torch reference ({lib.path} has no qk_fused_rms_norm_rope)"
+    return f"unavailable: {lib.path} has no qk_fused_rms_norm_rope"
+
+
 # -- registration: the Python op (custom_op + ctypes; the fallback) ---------------------------
 
 _SCHEMA_ARGS = ("Tensor? q_weight, Tensor? k_weight, float eps, float k_eps, float weight_offset, "
                 "int rounding, int head_dim")
+_ROPE_SCHEMA_ARGS = ("Tensor positions, Tensor cos_sin_cache, " + _SCHEMA_ARGS +
+                     ", int style, int rotary_dim, int rope_rounding, bool rope_first")
 # "native" (csrc/torch_op.cpp), or the Python op: "custom_op" (torch >= 2.4), "library" (older torch)
 REGISTRATION = None
 _KEEP = []
@@ -268,7 +479,38 @@ def _register_python():
             _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
             return q.new_empty(q.shape), k.new_empty(k.shape)
 
-        _KEEP.extend([_inplace, _functional])
+        @torch.library.custom_op("qk::fused_qk_rmsnorm_rope_", mutates_args=("q", "k"))
+        def _rope_inplace(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, cos_sin_cache: torch.Tensor,
+                          q_weight: Optional[torch.Tensor], k_weight: Optional[torch.Tensor], eps: float,
+                          k_eps: float, weight_offset: float, rounding: int, head_dim: int, style: int,
+                          rotary_dim: int, rope_rounding: int, rope_first: bool) -> None:
+            _run_rope_inplace(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding,
+                              head_dim, style, rotary_dim, rope_rounding, rope_first)
+
+        @_rope_inplace.register_fake
+        def _rope_inplace_fake(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset,
+                               rounding, head_dim, style, rotary_dim, rope_rounding, rope_first):
+            _validate_rope(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim, style,
+                           rotary_dim, rope_rounding)
+            return None
+
+        @torch.library.custom_op("qk::fused_qk_rmsnorm_rope", mutates_args=())
+        def _rope_functional(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, cos_sin_cache: torch.Tensor,
+                             q_weight: Optional[torch.Tensor], k_weight: Optional[torch.Tensor], eps: float,
+                             k_eps: float, weight_offset: float, rounding: int, head_dim: int, style: int,
+                             rotary_dim: int, rope_rounding: int,
+                             rope_first: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+            return _run_rope_functional(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset,
+                                        rounding, head_dim, style, rotary_dim, rope_rounding, rope_first)
+
+        @_rope_functional.register_fake
+        def _rope_functional_fake(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset,
+                                  rounding, head_dim, style, rotary_dim, rope_rounding, rope_first):
+            _validate_rope(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim, style,
+                           rotary_dim, rope_rounding)
+            return q.new_empty(q.shape), k.new_empty(k.shape)
+
+        _KEEP.extend([_inplace, _functional, _rope_inplace, _rope_functional])
         REGISTRATION = "custom_op"
         return
     lib = torch.library.Library("qk", "DEF")
@@ -296,13 +538,32 @@ def _register_python():
     # torch 1.13 has no autograd fallthrough for custom ops on meta tensors
     lib.impl("fused_qk_rmsnorm_", inplace_meta, "AutogradMeta")
     lib.impl("fused_qk_rmsnorm", functional_meta, "AutogradMeta")
+    # the rope ops (schemas as the native ones)
+    lib.define(f"fused_qk_rmsnorm_rope_(Tensor(a!) q, Tensor(b!) k, {_ROPE_SCHEMA_ARGS}) -> ()")
+    lib.define(f"fused_qk_rmsnorm_rope(Tensor q, Tensor k, {_ROPE_SCHEMA_ARGS}) -> (Tensor, Tensor)")
+
+    def rope_meta(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim,
+                  style, rotary_dim, rope_rounding, rope_first):
+        _validate_rope(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim, style,
+                       rotary_dim, rope_rounding)
+
+    def rope_functional_meta(q, k, *args):
+        rope_meta(q, k, *args)
+        return q.new_empty(q.shape), k.new_empty(k.shape)
+
+    for key in ("CPU", "CUDA"):
+        lib.impl("fused_qk_rmsnorm_rope_", _run_rope_inplace, key)
+        lib.impl("fused_qk_rmsnorm_rope", _run_rope_functional, key)
+    for key in ("Meta", "AutogradMeta"):
+        lib.impl("fused_qk_rmsnorm_rope_", rope_meta, key)
+        lib.impl("fused_qk_rmsnorm_rope", rope_functional_meta, key)
     _KEEP.append(lib)
     REGISTRATION = "library"
 
 
 # -- registration: the native op (csrc/torch_op.cpp) ---------------------------------------------
 
-NATIVE_ABI = 1  # csrc/torch_op.cpp: abi_version()
+NATIVE_ABI = 2  # csrc/torch_op.cpp: abi_version()
 NATIVE_NAME = "qk_torch_op"
 NATIVE_LIBRARY: Optional[str] = None  # the loaded native library (REGISTRATION == "native")
 _PYTHON_REASON = ""  # why the Python op is registered instead
@@ -378,12 +639,22 @@ def _register_reference_kernel():
     _KEEP.append(lib)
 
 
+def _register_reference_rope_kernel():
+    """The PyTorch reference of the norm + RoPE op as the native op's CPU fallback (no host runtime,
+    or one older than ABI version 3)."""
+    lib = torch.library.Library("qk", "IMPL")
+    lib.impl("_reference_fused_qk_rmsnorm_rope_", _reference_rope_inplace, "CPU")
+    _KEEP.append(lib)
+
+
 def _register_native_runtimes():
     """Hands the runtime libraries' entry points to the native op (found here, by qk._discovery),
     or the reason there is none, which a call on such tensors raises."""
+    rope_reference = False
     for code, kind in ((0, "host"), (1, "cuda")):
         if kind == "cuda" and torch.version.cuda is None:
             torch.ops.qk._set_runtime(code, 0, 0, "", f"torch {torch.__version__} was built without CUDA", False)
+            torch.ops.qk._set_rope_runtime(code, 0, False)
             continue
         try:
             lib = _rt.load(kind)
@@ -391,10 +662,19 @@ def _register_native_runtimes():
             reference = kind == "host" and not _require_runtime()
             if reference:
                 _register_reference_kernel()
+                rope_reference = True
             torch.ops.qk._set_runtime(code, 0, 0, "", str(e), reference)
+            torch.ops.qk._set_rope_runtime(code, 0, reference)
             continue
         fused, last_error = lib.entry_points()
         torch.ops.qk._set_runtime(code, fused, last_error, lib.name, "", False)
+        # a runtime older than ABI version 3: the reference on the CPU, an error on CUDA
+        rope_ref = kind == "host" and not lib.has_rope
+        rope_reference = rope_reference or rope_ref
+        torch.ops.qk._set_rope_runtime(code, lib.rope_entry_point(), rope_ref)
+    if rope_reference and not torch._C._dispatch_has_kernel_for_dispatch_key(
+            "qk::_reference_fused_qk_rmsnorm_rope_", "CPU"):
+        _register_reference_rope_kernel()
 
 
 def _native_loaded() -> bool:
@@ -454,6 +734,8 @@ else:
 _OP_INPLACE = torch.ops.qk.fused_qk_rmsnorm_.default
 _OP_FUNCTIONAL = torch.ops.qk.fused_qk_rmsnorm.default
 _INPLACE, _FUNCTIONAL = _OP_INPLACE, _OP_FUNCTIONAL  # python_path() swaps them
+_ROPE_INPLACE = torch.ops.qk.fused_qk_rmsnorm_rope_.default
+_ROPE_FUNCTIONAL = torch.ops.qk.fused_qk_rmsnorm_rope.default
 _ROUNDING_CODES = {"once": _rt.ROUNDING_ONCE, "before_weight": _rt.ROUNDING_BEFORE_WEIGHT,
                    _rt.ROUNDING_ONCE: _rt.ROUNDING_ONCE, _rt.ROUNDING_BEFORE_WEIGHT: _rt.ROUNDING_BEFORE_WEIGHT}
 
@@ -463,14 +745,15 @@ class python_path:
     (ctypes) implementation directly, not the registered op (which may be the native one)."""
 
     def __enter__(self):
-        global _INPLACE, _FUNCTIONAL
-        self._saved = (_INPLACE, _FUNCTIONAL)
+        global _INPLACE, _FUNCTIONAL, _ROPE_INPLACE, _ROPE_FUNCTIONAL
+        self._saved = (_INPLACE, _FUNCTIONAL, _ROPE_INPLACE, _ROPE_FUNCTIONAL)
         _INPLACE, _FUNCTIONAL = _run_inplace, _run_functional
+        _ROPE_INPLACE, _ROPE_FUNCTIONAL = _run_rope_inplace, _run_rope_functional
         return self
 
     def __exit__(self, *exc):
-        global _INPLACE, _FUNCTIONAL
-        _INPLACE, _FUNCTIONAL = self._saved
+        global _INPLACE, _FUNCTIONAL, _ROPE_INPLACE, _ROPE_FUNCTIONAL
+        _INPLACE, _FUNCTIONAL, _ROPE_INPLACE, _ROPE_FUNCTIONAL = self._saved
         return False
 
 
@@ -562,3 +845,52 @@ def apply_qk_norm(q: torch.Tensor, k: torch.Tensor, q_norm, k_norm, head_dim: in
         return q, k
     qn, kn = _FUNCTIONAL(qv, kv, qw, kw, float(q_eps), float(k_eps), float(q_off), r, int(head_dim))
     return qn.view(q.shape), kn.view(k.shape)
+
+
+# -- the Python API of norm + RoPE ---------------------------------------------------------------
+
+def _rope_codes(is_neox, rope_rounding):
+    if isinstance(rope_rounding, str):
+        if rope_rounding not in ROPE_ROUNDING:
+            raise ValueError(f"rope_rounding must be one of {sorted(ROPE_ROUNDING)}, not {rope_rounding!r}")
+        rope_rounding = ROPE_ROUNDING[rope_rounding]
+    return (_rt.ROPE_STYLE_NEOX if is_neox else _rt.ROPE_STYLE_GPTJ), int(rope_rounding)
+
+
+def fused_qk_rmsnorm_rope_(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, cos_sin_cache: torch.Tensor,
+                           q_weight: Optional[torch.Tensor] = None, k_weight: Optional[torch.Tensor] = None,
+                           eps: float = 1e-6, *, is_neox: bool = True, rotary_dim: Optional[int] = None,
+                           k_eps: Optional[float] = None, weight_offset: float = 0.0, rounding="once",
+                           rope_rounding="once", rope_first: bool = False, head_dim: Optional[int] = 0) -> None:
+    """The QK RMSNorm and the rotary embedding in place on q and k, one kernel launch when they are
+    views of one qkv buffer (docs/rope-abi.md).
+
+    q, k, weights, eps, k_eps, weight_offset, rounding, head_dim: as fused_qk_rmsnorm_.
+    positions: [T] int32 or int64 (row of the cache per token). cos_sin_cache: [max_position,
+    rotary_dim] of the activation dtype or float32, cos in the first rotary_dim / 2 columns, sin in
+    the rest (vLLM's RotaryEmbedding.cos_sin_cache). is_neox: rotate halves (True) or interleaved
+    pairs (GPT-J, False). rotary_dim: defaults to cos_sin_cache.shape[1] (partial rotary: the first
+    rotary_dim elements of every head rotate). rope_rounding: "once" (f32 math, rounded once) or
+    "per_op" (rounded after each product and the sum: bit-exact with `x * cos + rotate_half(x) * sin`
+    in bf16/f16). rope_first: rotate, then normalise (Llama 4)."""
+    style, rr = _rope_codes(is_neox, rope_rounding)
+    r = _ROUNDING_CODES.get(rounding)
+    _ROPE_INPLACE(q, k, positions, cos_sin_cache, q_weight, k_weight, float(eps),
+                  float(eps if k_eps is None else k_eps), float(weight_offset),
+                  _rounding_code(rounding) if r is None else r, int(head_dim or 0), style, int(rotary_dim or 0), rr,
+                  bool(rope_first))
+
+
+def fused_qk_rmsnorm_rope(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, cos_sin_cache: torch.Tensor,
+                          q_weight: Optional[torch.Tensor] = None, k_weight: Optional[torch.Tensor] = None,
+                          eps: float = 1e-6, *, is_neox: bool = True, rotary_dim: Optional[int] = None,
+                          k_eps: Optional[float] = None, weight_offset: float = 0.0, rounding="once",
+                          rope_rounding="once", rope_first: bool = False,
+                          head_dim: Optional[int] = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Functional variant of fused_qk_rmsnorm_rope_: returns new (contiguous) q and k."""
+    style, rr = _rope_codes(is_neox, rope_rounding)
+    r = _ROUNDING_CODES.get(rounding)
+    return _ROPE_FUNCTIONAL(q, k, positions, cos_sin_cache, q_weight, k_weight, float(eps),
+                            float(eps if k_eps is None else k_eps), float(weight_offset),
+                            _rounding_code(rounding) if r is None else r, int(head_dim or 0), style,
+                            int(rotary_dim or 0), rr, bool(rope_first))

@@ -2,6 +2,8 @@
 
     lib = qk.runtime.load("host")      # libqk_runtime_host.so; "cuda" for libqk_runtime_cuda.so
     lib.fused_rms_norm(dtype, in_ptr, in_stride, out_ptr, out_stride, num_tokens, ranges, stream)
+    lib.fused_rms_norm_rope(dtype, in_ptr, in_stride, out_ptr, out_stride, num_tokens, ranges,
+                            rope, rotated_ranges, stream)   # ABI 3 (docs/rope-abi.md), if lib.has_rope
 
 Errors raise `RuntimeLibraryError` carrying the status and `qk_last_error_message()`.
 """
@@ -12,11 +14,17 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from . import _discovery
 
-ABI_VERSION = 2  # QK_RUNTIME_ABI_VERSION of include/qk/Runtime/QKNormRuntime.h (test_codes.py)
+ABI_VERSION = 3  # QK_RUNTIME_ABI_VERSION of include/qk/Runtime/QKNormRuntime.h (test_codes.py)
 MAX_RANGES = 4
 
 DTYPE_F32, DTYPE_F16, DTYPE_BF16 = 0, 1, 2
 ROUNDING_ONCE, ROUNDING_BEFORE_WEIGHT = 0, 1
+# ABI version 3 (docs/rope-abi.md): the rotation's style and rounding, the dtype of positions
+ROPE_STYLE_NEOX, ROPE_STYLE_GPTJ = 0, 1
+ROPE_ROUNDING_PER_OP, ROPE_ROUNDING_ONCE = 0, 1
+INDEX_I32, INDEX_I64 = 0, 1
+ROPE_STYLES = {"neox": ROPE_STYLE_NEOX, "gptj": ROPE_STYLE_GPTJ}
+ROPE_ROUNDINGS = {"per_op": ROPE_ROUNDING_PER_OP, "once": ROPE_ROUNDING_ONCE}
 STATUS_NAMES = {0: "ok", 1: "invalid argument", 2: "unsupported", 3: "device error"}
 
 
@@ -41,6 +49,38 @@ class NormRange(ctypes.Structure):
                 f"epsilon={self.epsilon:g}, weight_offset={self.weight_offset:g}, rounding={self.rounding})")
 
 
+class Rope(ctypes.Structure):
+    """qk_rope_t (ABI version 3, docs/rope-abi.md)"""
+    _fields_ = [
+        ("style", ctypes.c_int),
+        ("rounding", ctypes.c_int),
+        ("before_norm", ctypes.c_int32),
+        ("per_pair", ctypes.c_int32),
+        ("head_dim", ctypes.c_int64),
+        ("rotary_dim", ctypes.c_int64),
+        ("cos", ctypes.c_void_p),
+        ("sin", ctypes.c_void_p),
+        ("table_dtype", ctypes.c_int),
+        ("table_rows", ctypes.c_int64),
+        ("table_columns", ctypes.c_int64),
+        ("cos_row_stride", ctypes.c_int64),
+        ("sin_row_stride", ctypes.c_int64),
+        ("cos_column", ctypes.c_int64),
+        ("sin_column", ctypes.c_int64),
+        ("positions", ctypes.c_void_p),
+        ("positions_dtype", ctypes.c_int),
+    ]
+
+    def __repr__(self):
+        return (f"Rope(style={self.style}, rounding={self.rounding}, before_norm={self.before_norm}, "
+                f"per_pair={self.per_pair}, head_dim={self.head_dim}, rotary_dim={self.rotary_dim}, "
+                f"table_dtype={self.table_dtype}, table_rows={self.table_rows}, "
+                f"table_columns={self.table_columns}, cos_row_stride={self.cos_row_stride}, "
+                f"sin_row_stride={self.sin_row_stride}, cos_column={self.cos_column}, "
+                f"sin_column={self.sin_column}, positions={'set' if self.positions else None}, "
+                f"positions_dtype={self.positions_dtype})")
+
+
 class RuntimeLibraryError(RuntimeError):
     def __init__(self, status: int, message: str, runtime: str):
         self.status = status
@@ -58,6 +98,19 @@ class RuntimeLibrary:
         f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
                       ctypes.c_int64, ctypes.POINTER(NormRange), ctypes.c_int32, ctypes.c_void_p]
         self._fn = f
+        # ABI version 3: absent from older builds (has_rope False; qk.ops then runs its reference
+        # on the CPU and raises on CUDA)
+        try:
+            fr = self._lib.qk_fused_rms_norm_rope
+        except AttributeError:
+            fr = None
+        if fr is not None:
+            fr.restype = ctypes.c_int
+            fr.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                           ctypes.c_int64, ctypes.POINTER(NormRange), ctypes.c_int32, ctypes.POINTER(Rope),
+                           ctypes.c_uint32, ctypes.c_void_p]
+        self._rope_fn = fr
+        self.has_rope = fr is not None
         self._lib.qk_last_error_message.restype = ctypes.c_char_p
         self._lib.qk_last_error_message.argtypes = []
         self._lib.qk_runtime_name.restype = ctypes.c_char_p
@@ -71,6 +124,10 @@ class RuntimeLibrary:
         return (ctypes.cast(self._fn, ctypes.c_void_p).value,
                 ctypes.cast(self._lib.qk_last_error_message, ctypes.c_void_p).value)
 
+    def rope_entry_point(self) -> int:
+        """Address of qk_fused_rms_norm_rope, or 0 when this library predates ABI version 3."""
+        return ctypes.cast(self._rope_fn, ctypes.c_void_p).value if self._rope_fn is not None else 0
+
     def last_error_message(self) -> str:
         return (self._lib.qk_last_error_message() or b"").decode(errors="replace")
 
@@ -83,6 +140,20 @@ class RuntimeLibrary:
                           arr, n, stream or None)
         if status != 0:
             # the message is thread-local in the library and read right after the call
+            raise RuntimeLibraryError(status, self.last_error_message(), self.name)
+
+
+    def fused_rms_norm_rope(self, dtype: int, in_ptr: int, in_token_stride: int, out_ptr: int,
+                            out_token_stride: int, num_tokens: int, ranges: Sequence[NormRange],
+                            rope: Optional[Rope], rotated_ranges: int, stream: Optional[int] = None) -> None:
+        if self._rope_fn is None:
+            raise RuntimeLibraryError(2, f"{self.path} has no qk_fused_rms_norm_rope (ABI version 3)", self.name)
+        n = len(ranges)
+        arr = (NormRange * max(n, 1))(*ranges)
+        status = self._rope_fn(dtype, in_ptr or None, in_token_stride, out_ptr or None, out_token_stride,
+                               num_tokens, arr, n, ctypes.byref(rope) if rope is not None else None,
+                               rotated_ranges, stream or None)
+        if status != 0:
             raise RuntimeLibraryError(status, self.last_error_message(), self.name)
 
 

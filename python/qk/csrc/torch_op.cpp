@@ -4,6 +4,9 @@
 //   qk::fused_qk_rmsnorm_(Tensor(a!) q, Tensor(b!) k, Tensor? q_weight, Tensor? k_weight,
 //                         float eps, float k_eps, float weight_offset, int rounding, int head_dim) -> ()
 //   qk::fused_qk_rmsnorm(Tensor q, Tensor k, ...) -> (Tensor, Tensor)
+//   qk::fused_qk_rmsnorm_rope_(Tensor(a!) q, Tensor(b!) k, Tensor positions, Tensor cos_sin_cache, <the
+//                              above>, int style, int rotary_dim, int rope_rounding, bool rope_first) -> ()
+//   qk::fused_qk_rmsnorm_rope(...) -> (Tensor, Tensor)   (norm + RoPE: qk_fused_rms_norm_rope, ABI 3)
 //
 // Same schemas, checks, error messages and call planning as the Python (ctypes) op in
 // python/qk/ops.py (`_validate`, `_group_layout`, `_check_weight`, `plan_calls`), which stays
@@ -34,6 +37,7 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +61,34 @@ static_assert(sizeof(NormRange) == 56 && offsetof(NormRange, weight) == 32 &&
                   offsetof(NormRange, weight_offset) == 48 && offsetof(NormRange, rounding) == 52,
               "NormRange must match qk_norm_range_t");
 
+// qk_rope_t (ABI version 3, docs/rope-abi.md; qk.runtime.Rope mirrors it for ctypes too).
+struct Rope {
+  int32_t style;     // qk_rope_style_t
+  int32_t rounding;  // qk_rope_rounding_t
+  int32_t before_norm;
+  int32_t per_pair;
+  int64_t head_dim;
+  int64_t rotary_dim;
+  const void *cos;
+  const void *sin;
+  int32_t table_dtype;  // qk_dtype_t
+  int64_t table_rows;
+  int64_t table_columns;
+  int64_t cos_row_stride;
+  int64_t sin_row_stride;
+  int64_t cos_column;
+  int64_t sin_column;
+  const void *positions;
+  int32_t positions_dtype;  // qk_index_t
+};
+static_assert(sizeof(Rope) == 120 && offsetof(Rope, head_dim) == 16 && offsetof(Rope, cos) == 32 &&
+                  offsetof(Rope, table_dtype) == 48 && offsetof(Rope, table_rows) == 56 &&
+                  offsetof(Rope, positions) == 104 && offsetof(Rope, positions_dtype) == 112,
+              "Rope must match qk_rope_t");
+
+using FusedRmsNormRopeFn = int32_t (*)(int32_t dtype, const void *in, int64_t in_token_stride, void *out,
+                                       int64_t out_token_stride, int64_t num_tokens, const NormRange *ranges,
+                                       int32_t num_ranges, const Rope *rope, uint32_t rotated_ranges, void *stream);
 using FusedRmsNormFn = int32_t (*)(int32_t dtype, const void *in, int64_t in_token_stride, void *out,
                                    int64_t out_token_stride, int64_t num_tokens, const NormRange *ranges,
                                    int32_t num_ranges, void *stream);
@@ -77,6 +109,14 @@ struct Runtime {
   std::string missing;                 // why there is none (discovery's message)
 };
 Runtime g_runtime[2];
+
+// qk_fused_rms_norm_rope of the same libraries (ABI version 3), registered by qk.ops next to the
+// above: null for a runtime built before it (host: the reference runs, when `reference`).
+struct RopeRuntime {
+  std::atomic<FusedRmsNormRopeFn> fn{nullptr};
+  std::atomic<bool> reference{false};
+};
+RopeRuntime g_rope[2];
 
 const char *kind_name(int kind) { return kind == kHost ? "host" : "cuda"; }
 
@@ -105,6 +145,12 @@ void set_runtime(int64_t kind, int64_t fused_rms_norm, int64_t last_error_messag
   rt.last_error.store(reinterpret_cast<LastErrorFn>(static_cast<intptr_t>(last_error_message)));
   rt.reference.store(reference);
   rt.fn.store(reinterpret_cast<FusedRmsNormFn>(static_cast<intptr_t>(fused_rms_norm)));
+}
+
+void set_rope_runtime(int64_t kind, int64_t fused_rms_norm_rope, bool reference) {
+  TORCH_CHECK_VALUE(kind == kHost || kind == kCuda, "qk::_set_rope_runtime: kind must be 0 (host) or 1 (cuda)");
+  g_rope[kind].reference.store(reference);
+  g_rope[kind].fn.store(reinterpret_cast<FusedRmsNormRopeFn>(static_cast<intptr_t>(fused_rms_norm_rope)));
 }
 
 [[noreturn]] void no_runtime(int kind) {
@@ -487,6 +533,174 @@ std::tuple<at::Tensor, at::Tensor> functional_meta(const at::Tensor &q, const at
   return {q.new_empty_symint(q.sym_sizes()), k.new_empty_symint(k.sym_sizes())};
 }
 
+// -- norm + RoPE (ops.py: _validate_rope, _rope_head, plan_rope_calls, _run_rope_inplace) ----------
+
+template <class I>
+I rope_head(const at::Tensor &x, int64_t head_dim) {
+  if (x.dim() == 3) return dim_size<I>(x, 2);
+  return head_dim ? I(head_dim) : dim_size<I>(x, 1);
+}
+
+// returns rotary_dim
+template <class I>
+I validate_rope(const at::Tensor &q, const at::Tensor &k, const at::Tensor &positions, const at::Tensor &cache,
+                const std::optional<at::Tensor> &q_weight, const std::optional<at::Tensor> &k_weight, double eps,
+                double k_eps, int64_t rounding, int64_t head_dim, int64_t style, int64_t rotary_dim,
+                int64_t rope_rounding) {
+  validate<I>(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim);
+  TORCH_CHECK_VALUE(style == 0 || style == 1, "style must be 'neox' or 'gptj'");
+  TORCH_CHECK_VALUE(rope_rounding == 0 || rope_rounding == 1, "rope_rounding must be 'per_op' or 'once'");
+  TORCH_CHECK_VALUE(positions.scalar_type() == at::kInt || positions.scalar_type() == at::kLong, "positions: dtype ",
+                    py_dtype(positions.scalar_type()), " is not supported (torch.int32, torch.int64)");
+  I tokens = dim_size<I>(q, 0);
+  TORCH_CHECK_VALUE(positions.dim() == 1 && dim_size<I>(positions, 0) == tokens, "positions: expected shape [",
+                    num(tokens), "], got ", py_tuple(all_sizes<I>(positions)));
+  TORCH_CHECK_VALUE(positions.device() == q.device(), "positions is on ", positions.device().str(),
+                    ", the activations on ", q.device().str());
+  TORCH_CHECK_VALUE(!(dim_stride<I>(positions, 0) != 1 && dim_size<I>(positions, 0) > 1),
+                    "positions must be contiguous");
+  TORCH_CHECK_VALUE(cache.dim() == 2 && dim_size<I>(cache, 0) >= 1,
+                    "cos_sin_cache: expected [max_position, rotary_dim], got shape ", py_tuple(all_sizes<I>(cache)));
+  TORCH_CHECK_VALUE(cache.scalar_type() == q.scalar_type() || cache.scalar_type() == at::kFloat,
+                    "cos_sin_cache: dtype ", py_dtype(cache.scalar_type()), " must be the activation dtype ",
+                    py_dtype(q.scalar_type()), " or torch.float32");
+  TORCH_CHECK_VALUE(cache.device() == q.device(), "cos_sin_cache is on ", cache.device().str(),
+                    ", the activations on ", q.device().str());
+  I rows = dim_size<I>(cache, 0), cols = dim_size<I>(cache, 1);
+  if (cols > 1) {
+    I s = dim_stride<I>(cache, 1);
+    TORCH_CHECK_VALUE(s == 1, "cos_sin_cache: the column stride must be 1 (got ", num(s), ")");
+  }
+  if (rows > 1) {
+    I s = dim_stride<I>(cache, 0);
+    TORCH_CHECK_VALUE(!(s < cols), "cos_sin_cache: the row stride must be at least its ", num(cols),
+                      " columns (got ", num(s), ")");
+  }
+  I hq = rope_head<I>(q, head_dim), hk = rope_head<I>(k, head_dim);
+  TORCH_CHECK_VALUE(hq == hk, "q and k must have the same head size for RoPE (", num(hq), " vs ", num(hk), ")");
+  I r = rotary_dim ? I(rotary_dim) : cols;
+  TORCH_CHECK_VALUE(!(r % 2 != 0 || r < 2 || r > hq), "rotary_dim ", num(r), " must be even and in [2, ", num(hq),
+                    "] (the head size)");
+  TORCH_CHECK_VALUE(r == cols, "rotary_dim ", num(r), " must equal cos_sin_cache.shape[1] (", num(cols),
+                    "): the cache holds cos | sin halves of rotary_dim / 2 columns");
+  return r;
+}
+
+Rope make_rope(const at::Tensor &q, const at::Tensor &positions, const at::Tensor &cache, int64_t head,
+               int64_t rotary_dim, int64_t style, int64_t rope_rounding, bool rope_first) {
+  Rope rp;
+  rp.style = static_cast<int32_t>(style);
+  rp.rounding = static_cast<int32_t>(rope_rounding);
+  rp.before_norm = rope_first ? 1 : 0;
+  rp.per_pair = 1;
+  rp.head_dim = head;
+  rp.rotary_dim = rotary_dim;
+  rp.cos = rp.sin = cache.data_ptr();
+  rp.table_dtype = qk_dtype(cache.scalar_type());
+  rp.table_rows = cache.sizes()[0];
+  rp.table_columns = cache.sizes()[1];
+  rp.cos_row_stride = rp.sin_row_stride = cache.strides()[0];
+  rp.cos_column = 0;
+  rp.sin_column = rotary_dim / 2;
+  rp.positions = positions.numel() ? positions.data_ptr() : nullptr;
+  rp.positions_dtype = positions.scalar_type() == at::kInt ? 0 : 1;
+  return rp;
+}
+
+#define QK_ROPE_PARAMS                                                                                        \
+  const at::Tensor &q, const at::Tensor &k, const at::Tensor &positions, const at::Tensor &cos_sin_cache,      \
+      const std::optional<at::Tensor> &q_weight, const std::optional<at::Tensor> &k_weight, double eps,        \
+      double k_eps, double weight_offset, int64_t rounding, int64_t head_dim, int64_t style, int64_t rotary_dim, \
+      int64_t rope_rounding, bool rope_first
+#define QK_ROPE_ARGS                                                                                         \
+  q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim, style,   \
+      rotary_dim, rope_rounding, rope_first
+using RopeOpSig = void(const at::Tensor &, const at::Tensor &, const at::Tensor &, const at::Tensor &,
+                       const std::optional<at::Tensor> &, const std::optional<at::Tensor> &, double, double, double,
+                       int64_t, int64_t, int64_t, int64_t, int64_t, bool);
+
+void run_rope_inplace(QK_ROPE_PARAMS) {
+  int64_t r = validate_rope<int64_t>(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding,
+                                     head_dim, style, rotary_dim, rope_rounding);
+  Plan p = plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, head_dim);
+  int64_t tokens = q.sizes()[0];
+  if (tokens == 0) return;
+  int kind = q.is_cuda() ? kCuda : kHost;
+  FusedRmsNormRopeFn fn = g_rope[kind].fn.load(std::memory_order_acquire);
+  if (!fn) {
+    if (kind == kHost && g_rope[kHost].reference.load()) {
+      static auto op = c10::Dispatcher::singleton()
+                           .findSchemaOrThrow("qk::_reference_fused_qk_rmsnorm_rope_", "")
+                           .typed<RopeOpSig>();
+      op.call(QK_ROPE_ARGS);
+      return;
+    }
+    if (!g_runtime[kind].fn.load()) no_runtime(kind);
+    std::string name;
+    {
+      std::lock_guard<std::mutex> lock(g_runtime[kind].mu);
+      name = g_runtime[kind].name;
+    }
+    TORCH_CHECK(false, "qk: the ", kind_name(kind), " runtime (", name,
+                ") has no qk_fused_rms_norm_rope (ABI version 3)");
+  }
+  Rope rope = make_rope(q, positions, cos_sin_cache, rope_head<int64_t>(q, head_dim), r, style, rope_rounding,
+                        rope_first);
+  int32_t dtype = qk_dtype(q.scalar_type());
+  std::optional<c10::DeviceGuard> guard;
+  void *stream = nullptr;
+  if (kind == kCuda) {
+    guard.emplace(q.device());
+    stream = current_cuda_stream(q.device().index());
+  }
+  for (int i = 0; i < p.num_calls; ++i) {
+    const Call &c = p.calls[i];
+    void *ptr = c.base->data_ptr();
+    uint32_t bits = (1u << c.num_ranges) - 1u;
+    int32_t st = fn(dtype, ptr, c.token_stride, ptr, c.token_stride, tokens, c.ranges, c.num_ranges, &rope, bits,
+                    stream);
+    if (st != 0) runtime_error(kind, st);
+  }
+}
+
+void rope_inplace_kernel(QK_ROPE_PARAMS) { run_rope_inplace(QK_ROPE_ARGS); }
+
+void rope_inplace_autograd(QK_ROPE_PARAMS) {
+  TORCH_CHECK(!(c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad())),
+              "qk::fused_qk_rmsnorm_rope_ has no autograd formula: q and k must not require grad");
+  static auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("qk::fused_qk_rmsnorm_rope_", "").typed<RopeOpSig>();
+  {
+    c10::impl::ExcludeDispatchKeyGuard guard(c10::autograd_dispatch_keyset_with_ADInplaceOrView);
+    op.call(QK_ROPE_ARGS);
+  }
+  q.unsafeGetTensorImpl()->bump_version();
+  k.unsafeGetTensorImpl()->bump_version();
+}
+
+std::tuple<at::Tensor, at::Tensor> rope_functional_kernel(QK_ROPE_PARAMS) {
+  validate_rope<int64_t>(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim, style,
+                         rotary_dim, rope_rounding);
+  at::Tensor q_out = q.new_empty(q.sizes());
+  at::Tensor k_out = k.new_empty(k.sizes());
+  q_out.copy_(q);
+  k_out.copy_(k);
+  run_rope_inplace(q_out, k_out, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, weight_offset, rounding,
+                   head_dim, style, rotary_dim, rope_rounding, rope_first);
+  return {q_out, k_out};
+}
+
+void rope_inplace_meta(QK_ROPE_PARAMS) {
+  validate_rope<c10::SymInt>(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim,
+                             style, rotary_dim, rope_rounding);
+}
+
+std::tuple<at::Tensor, at::Tensor> rope_functional_meta(QK_ROPE_PARAMS) {
+  validate_rope<c10::SymInt>(q, k, positions, cos_sin_cache, q_weight, k_weight, eps, k_eps, rounding, head_dim,
+                             style, rotary_dim, rope_rounding);
+  return {q.new_empty_symint(q.sym_sizes()), k.new_empty_symint(k.sym_sizes())};
+}
+
 // The plan as integers, for tests against ops.plan_calls: [num_calls, then per call: base (0 = q,
 // 1 = k), token_stride, num_ranges, then per range: column_offset, num_groups, group_size,
 // group_stride, has_weight, weight_dtype, rounding].
@@ -508,11 +722,15 @@ std::vector<int64_t> plan_as_ints(const at::Tensor &q, const at::Tensor &k, cons
 }
 
 // Bumped with any change of this file's ops that qk.ops must know about.
-int64_t abi_version() { return 1; }
+// 2: the norm + RoPE ops (fused_qk_rmsnorm_rope[_], _set_rope_runtime).
+int64_t abi_version() { return 2; }
 
 }  // namespace
 
 #define QK_ARGS "Tensor? q_weight, Tensor? k_weight, float eps, float k_eps, float weight_offset, int rounding, int head_dim"
+
+#define QK_ROPE_SCHEMA                                                                                  \
+  "Tensor positions, Tensor cos_sin_cache, " QK_ARGS ", int style, int rotary_dim, int rope_rounding, bool rope_first"
 
 TORCH_LIBRARY(qk, m) {
   m.def("fused_qk_rmsnorm_(Tensor(a!) q, Tensor(b!) k, " QK_ARGS ") -> ()", {at::Tag::pt2_compliant_tag});
@@ -525,23 +743,36 @@ TORCH_LIBRARY(qk, m) {
   m.def("_set_runtime(int kind, int fused_rms_norm, int last_error_message, str name, str missing, bool reference) -> ()",
         &set_runtime);
   m.def("_abi_version() -> int", &abi_version);
+  // norm + RoPE in one call (ABI version 3 of the runtime, docs/rope-abi.md)
+  m.def("fused_qk_rmsnorm_rope_(Tensor(a!) q, Tensor(b!) k, " QK_ROPE_SCHEMA ") -> ()", {at::Tag::pt2_compliant_tag});
+  m.def("fused_qk_rmsnorm_rope(Tensor q, Tensor k, " QK_ROPE_SCHEMA ") -> (Tensor, Tensor)",
+        {at::Tag::pt2_compliant_tag});
+  m.def("_reference_fused_qk_rmsnorm_rope_(Tensor(a!) q, Tensor(b!) k, " QK_ROPE_SCHEMA ") -> ()");
+  m.def("_set_rope_runtime(int kind, int fused_rms_norm_rope, bool reference) -> ()", &set_rope_runtime);
 }
 
 TORCH_LIBRARY_IMPL(qk, CPU, m) {
   m.impl("fused_qk_rmsnorm_", TORCH_FN(inplace_kernel));
   m.impl("fused_qk_rmsnorm", TORCH_FN(functional_kernel));
+  m.impl("fused_qk_rmsnorm_rope_", TORCH_FN(rope_inplace_kernel));
+  m.impl("fused_qk_rmsnorm_rope", TORCH_FN(rope_functional_kernel));
 }
 
 TORCH_LIBRARY_IMPL(qk, CUDA, m) {
   m.impl("fused_qk_rmsnorm_", TORCH_FN(inplace_kernel));
   m.impl("fused_qk_rmsnorm", TORCH_FN(functional_kernel));
+  m.impl("fused_qk_rmsnorm_rope_", TORCH_FN(rope_inplace_kernel));
+  m.impl("fused_qk_rmsnorm_rope", TORCH_FN(rope_functional_kernel));
 }
 
 TORCH_LIBRARY_IMPL(qk, Autograd, m) {
   m.impl("fused_qk_rmsnorm_", TORCH_FN(inplace_autograd));
+  m.impl("fused_qk_rmsnorm_rope_", TORCH_FN(rope_inplace_autograd));
 }
 
 TORCH_LIBRARY_IMPL(qk, Meta, m) {
   m.impl("fused_qk_rmsnorm_", TORCH_FN(inplace_meta));
   m.impl("fused_qk_rmsnorm", TORCH_FN(functional_meta));
+  m.impl("fused_qk_rmsnorm_rope_", TORCH_FN(rope_inplace_meta));
+  m.impl("fused_qk_rmsnorm_rope", TORCH_FN(rope_functional_meta));
 }
