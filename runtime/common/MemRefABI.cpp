@@ -19,6 +19,8 @@
 
 #include "Validate.h"
 
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -139,13 +141,20 @@ bool f32FromWord(int64_t word, float &f) {
   return true;
 }
 
-qk_status_t call(qk_dtype_t dtype, const qk_memref_2d_t *in,
-                 const qk_memref_2d_t *out, const qk_memref_2d_t *table,
-                 void *stream) {
+// What the descriptors of in, out and the range table decode to: the
+// arguments of qk_fused_rms_norm.
+struct Decoded {
+  const char *in = nullptr, *out = nullptr;
+  qk_norm_range_t ranges[QK_MAX_RANGES];
+  int32_t numRanges = 0;
+};
+
+qk_status_t decode(qk_dtype_t dtype, const qk_memref_2d_t *in,
+                   const qk_memref_2d_t *out, const qk_memref_2d_t *table,
+                   Decoded &dc) {
   const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
-  clearError();
   const int64_t elementSize = dtypeSize(dtype);
-  const char *inStart = nullptr, *outStart = nullptr;
+  const char *&inStart = dc.in, *&outStart = dc.out;
   if (qk_status_t s = checkView("in", in, elementSize, inStart))
     return s;
   if (qk_status_t s = checkView("out", out, elementSize, outStart))
@@ -154,13 +163,13 @@ qk_status_t call(qk_dtype_t dtype, const qk_memref_2d_t *in,
     return fail(bad, "in has %lld tokens but out has %lld",
                 (long long)in->sizes[0], (long long)out->sizes[0]);
   qk_ciface_range_t rows[QK_MAX_RANGES];
-  int32_t numRanges = 0;
+  int32_t &numRanges = dc.numRanges;
   if (qk_status_t s = readTable(table, rows, numRanges))
     return s;
 
   const int64_t columns =
       in->sizes[1] < out->sizes[1] ? in->sizes[1] : out->sizes[1];
-  qk_norm_range_t ranges[QK_MAX_RANGES];
+  qk_norm_range_t *ranges = dc.ranges;
   for (int32_t r = 0; r < numRanges; ++r) {
     const qk_ciface_range_t &c = rows[r];
     // The extent is only meaningful for ranges whose fields
@@ -232,9 +241,170 @@ qk_status_t call(qk_dtype_t dtype, const qk_memref_2d_t *in,
         c.group_stride,  weight,       static_cast<qk_dtype_t>(c.weight_dtype),
         epsilon,         weightOffset, static_cast<qk_rounding_t>(c.rounding)};
   }
-  return qk_fused_rms_norm(dtype, inStart, in->strides[0],
-                           const_cast<char *>(outStart), out->strides[0],
-                           in->sizes[0], ranges, numRanges, stream);
+  return QK_STATUS_OK;
+}
+
+qk_status_t call(qk_dtype_t dtype, const qk_memref_2d_t *in,
+                 const qk_memref_2d_t *out, const qk_memref_2d_t *table,
+                 void *stream) {
+  clearError();
+  Decoded dc;
+  if (qk_status_t s = decode(dtype, in, out, table, dc))
+    return s;
+  return qk_fused_rms_norm(dtype, dc.in, in->strides[0],
+                           const_cast<char *>(dc.out), out->strides[0],
+                           in->sizes[0], dc.ranges, dc.numRanges, stream);
+}
+
+static_assert(sizeof(qk_ciface_rope_t) ==
+                  QK_CIFACE_ROPE_WORDS * sizeof(int64_t),
+              "a qk_ciface_rope_t is QK_CIFACE_ROPE_WORDS i64");
+
+// The rope row: a memref<27xi64> of one packed qk_ciface_rope_t, copied out
+// once (memcpy: no alignment needed) like the range table.
+qk_status_t readRopeRow(const qk_memref_1d_t *d, qk_ciface_rope_t &row) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
+  if (!d)
+    return fail(bad, "rope descriptor is NULL");
+  if (d->sizes[0] != QK_CIFACE_ROPE_WORDS)
+    return fail(bad,
+                "rope row has %lld words, expected %d (the words of "
+                "qk_ciface_rope_t)",
+                (long long)d->sizes[0], QK_CIFACE_ROPE_WORDS);
+  if (d->strides[0] != 1)
+    return fail(bad, "rope row stride is %lld, expected 1 (packed words)",
+                (long long)d->strides[0]);
+  const char *start = nullptr;
+  if (qk_status_t s = viewStart("rope", d->aligned, d->offset,
+                                int64_t(sizeof(int64_t)), start))
+    return s;
+  if (!start)
+    return fail(bad, "rope row is NULL");
+  uintptr_t end;
+  if (!checkedAddress(start, QK_CIFACE_ROPE_WORDS, int64_t(sizeof(int64_t)),
+                      end))
+    return fail(bad, "rope row wraps around the address space");
+  std::memcpy(&row, start, sizeof row);
+  return QK_STATUS_OK;
+}
+
+// A word that becomes a 32-bit field of qk_rope_t.
+bool fitsInt32(int64_t w) { return w >= INT32_MIN && w <= INT32_MAX; }
+
+// The cos or sin view of the row: element (0, 0) into `start`, with the
+// column stride and the whole view's extent checked.
+qk_status_t tableView(const char *what, const void *aligned, int64_t offset,
+                      int64_t rows, int64_t columns, int64_t rowStride,
+                      int64_t columnStride, int64_t elementSize,
+                      const char *&start) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
+  if (rows < 0 || columns < 0)
+    return fail(bad, "rope %s sizes [%lld, %lld] are negative", what,
+                (long long)rows, (long long)columns);
+  char name[16];
+  std::snprintf(name, sizeof name, "rope %s", what);
+  if (qk_status_t s = viewStart(name, aligned, offset, elementSize, start))
+    return s;
+  if (columns > 1 && columnStride != 1)
+    return fail(bad, "rope %s column stride is %lld, expected 1", what,
+                (long long)columnStride);
+  // rows, row stride and the span are qk_fused_rms_norm_rope's to check
+  // (table_rows >= 1, row stride >= columns, the span fits).
+  return QK_STATUS_OK;
+}
+
+qk_status_t callRope(qk_dtype_t dtype, const qk_memref_2d_t *in,
+                     const qk_memref_2d_t *out, const qk_memref_2d_t *table,
+                     const qk_memref_1d_t *ropeRow, void *stream) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
+  clearError();
+  Decoded dc;
+  if (qk_status_t s = decode(dtype, in, out, table, dc))
+    return s;
+  qk_ciface_rope_t w;
+  if (qk_status_t s = readRopeRow(ropeRow, w))
+    return s;
+  // Words of the 32-bit fields, and the enums the views' element sizes
+  // depend on (same wording as qk_fused_rms_norm_rope's checks).
+  if (!isRopeStyle(w.style))
+    return fail(bad, "rope style %lld is not a qk_rope_style_t value",
+                (long long)w.style);
+  if (!isRopeRounding(w.rounding))
+    return fail(bad, "rope rounding %lld is not a qk_rope_rounding_t value",
+                (long long)w.rounding);
+  if (!fitsInt32(w.before_norm))
+    return fail(bad, "rope before_norm is %lld, expected 0 or 1",
+                (long long)w.before_norm);
+  if (!fitsInt32(w.per_pair))
+    return fail(bad, "rope per_pair is %lld, expected 0 or 1",
+                (long long)w.per_pair);
+  if (w.rotated_ranges < 0 || w.rotated_ranges > int64_t(UINT32_MAX))
+    return fail(bad, "rope rotated_ranges word 0x%llx does not fit 32 bits",
+                (unsigned long long)w.rotated_ranges);
+  if (!isDtype(w.table_dtype))
+    return fail(bad, "rope table_dtype %lld is not a qk_dtype_t value",
+                (long long)w.table_dtype);
+  if (!isIndex(w.positions_dtype))
+    return fail(bad, "rope positions_dtype %lld is not a qk_index_t value",
+                (long long)w.positions_dtype);
+  const int64_t tes = dtypeSize(w.table_dtype);
+  const char *cos = nullptr, *sin = nullptr;
+  if (qk_status_t s = tableView("cos", w.cos_aligned, w.cos_offset, w.cos_rows,
+                                w.cos_columns, w.cos_row_stride,
+                                w.cos_column_stride, tes, cos))
+    return s;
+  if (qk_status_t s = tableView("sin", w.sin_aligned, w.sin_offset, w.sin_rows,
+                                w.sin_columns, w.sin_row_stride,
+                                w.sin_column_stride, tes, sin))
+    return s;
+  if (w.cos_rows != w.sin_rows || w.cos_columns != w.sin_columns)
+    return fail(bad,
+                "rope cos is [%lld, %lld] but sin is [%lld, %lld] (both "
+                "tables need the same shape)",
+                (long long)w.cos_rows, (long long)w.cos_columns,
+                (long long)w.sin_rows, (long long)w.sin_columns);
+  const char *positions = nullptr;
+  if (w.positions_aligned) {
+    if (qk_status_t s =
+            viewStart("rope positions", w.positions_aligned, w.positions_offset,
+                      indexSize(w.positions_dtype), positions))
+      return s;
+    if (w.positions_size != in->sizes[0])
+      return fail(bad, "rope positions has %lld elements, in has %lld tokens",
+                  (long long)w.positions_size, (long long)in->sizes[0]);
+    if (w.positions_size > 1 && w.positions_stride != 1)
+      return fail(bad, "rope positions stride is %lld, expected 1",
+                  (long long)w.positions_stride);
+    uintptr_t end;
+    if (!checkedAddress(positions, w.positions_size,
+                        indexSize(w.positions_dtype), end))
+      return fail(bad,
+                  "rope positions of %lld elements wrap around the address "
+                  "space",
+                  (long long)w.positions_size);
+  }
+  qk_rope_t rope;
+  rope.style = static_cast<qk_rope_style_t>(w.style);
+  rope.rounding = static_cast<qk_rope_rounding_t>(w.rounding);
+  rope.before_norm = int32_t(w.before_norm);
+  rope.per_pair = int32_t(w.per_pair);
+  rope.head_dim = w.head_dim;
+  rope.rotary_dim = w.rotary_dim;
+  rope.cos = cos;
+  rope.sin = sin;
+  rope.table_dtype = static_cast<qk_dtype_t>(w.table_dtype);
+  rope.table_rows = w.cos_rows;
+  rope.table_columns = w.cos_columns;
+  rope.cos_row_stride = w.cos_row_stride;
+  rope.sin_row_stride = w.sin_row_stride;
+  rope.cos_column = w.cos_column;
+  rope.sin_column = w.sin_column;
+  rope.positions = positions;
+  rope.positions_dtype = static_cast<qk_index_t>(w.positions_dtype);
+  return qk_fused_rms_norm_rope(dtype, dc.in, in->strides[0],
+                                const_cast<char *>(dc.out), out->strides[0],
+                                in->sizes[0], dc.ranges, dc.numRanges, &rope,
+                                uint32_t(w.rotated_ranges), stream);
 }
 
 } // namespace
@@ -246,6 +416,18 @@ qk_status_t call(qk_dtype_t dtype, const qk_memref_2d_t *in,
       const qk_memref_2d_t *in, const qk_memref_2d_t *out,                     \
       const qk_memref_2d_t *ranges, void *stream) {                            \
     return qk::runtime::call(QK_DTYPE_##NAME, in, out, ranges, stream);        \
+  }
+#include "qk/Runtime/Codes.def"
+
+// ABI version 3: norm + RoPE, one entry point per activation dtype.
+#define QK_DTYPE(NAME, CODE, CNAME, ...)                                       \
+  extern "C" QK_RUNTIME_EXPORT int32_t                                         \
+      _mlir_ciface_qk_fused_rms_norm_rope_##CNAME(                             \
+          const qk_memref_2d_t *in, const qk_memref_2d_t *out,                 \
+          const qk_memref_2d_t *ranges, const qk_memref_1d_t *rope,            \
+          void *stream) {                                                      \
+    return qk::runtime::callRope(QK_DTYPE_##NAME, in, out, ranges, rope,       \
+                                 stream);                                      \
   }
 #include "qk/Runtime/Codes.def"
 

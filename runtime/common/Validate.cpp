@@ -85,6 +85,8 @@ const char *dtypeName(int64_t dtype) {
 
 bool isDtype(int64_t v) { return dtypeSize(v) != 0; }
 
+bool isIndex(int64_t v) { return indexSize(v) != 0; }
+
 bool isRounding(int64_t v) {
   switch (v) {
 #define QK_ROUNDING(NAME, ...)                                                 \
@@ -93,6 +95,46 @@ bool isRounding(int64_t v) {
 #include "qk/Runtime/Codes.def"
   }
   return false;
+}
+
+bool isRopeStyle(int64_t v) {
+  switch (v) {
+#define QK_ROPE_STYLE(NAME, ...)                                               \
+  case QK_ROPE_STYLE_##NAME:                                                   \
+    return true;
+#include "qk/Runtime/Codes.def"
+  }
+  return false;
+}
+
+bool isRopeRounding(int64_t v) {
+  switch (v) {
+#define QK_ROPE_ROUNDING(NAME, ...)                                            \
+  case QK_ROPE_ROUNDING_##NAME:                                                \
+    return true;
+#include "qk/Runtime/Codes.def"
+  }
+  return false;
+}
+
+int64_t indexSize(int64_t index) {
+  switch (index) {
+#define QK_INDEX(NAME, CODE, CNAME, BYTES, ...)                                \
+  case QK_INDEX_##NAME:                                                        \
+    return BYTES;
+#include "qk/Runtime/Codes.def"
+  }
+  return 0;
+}
+
+const char *indexName(int64_t index) {
+  switch (index) {
+#define QK_INDEX(NAME, CODE, CNAME, ...)                                       \
+  case QK_INDEX_##NAME:                                                        \
+    return #CNAME;
+#include "qk/Runtime/Codes.def"
+  }
+  return "?";
 }
 
 const char *statusName(int64_t status) {
@@ -256,6 +298,189 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
   } else if (inBegin < outEnd && outBegin < inEnd) {
     return fail(bad, "in and out overlap but are not the same pointer");
   }
+  return QK_STATUS_OK;
+}
+
+namespace {
+
+// Whether the bytes [begin, end) share an element with what a call writes:
+// for every token t < numTokens and range r, the groups of r at out +
+// t * outStride elements. Exact, like the ranges' own overlap test: a table
+// may live in out's v columns or padding. Preconditions: validateCall
+// accepted the call (the written span [out, outEnd) is addressable, T >= 1).
+bool bytesOverlapWritten(uintptr_t begin, uintptr_t end, const void *out,
+                         int64_t outStride, int64_t numTokens,
+                         const qk_norm_range_t *ranges, int32_t numRanges,
+                         const CallInfo &info) {
+  const uintptr_t o = reinterpret_cast<uintptr_t>(out);
+  uintptr_t outEnd;
+  int64_t rows, elems;
+  checkedMul(numTokens - 1, outStride, rows);
+  checkedAdd(rows, info.rowExtent, elems);
+  checkedAddress(out, elems, info.elementSize, outEnd);
+  if (end <= o || begin >= outEnd)
+    return false;
+  // Both ends clipped into [out, outEnd), in out's elements: the element
+  // holding the first byte, one past the element holding the last.
+  const int64_t es = info.elementSize;
+  const int64_t lo = int64_t(((begin < o ? o : begin) - o) / uint64_t(es));
+  const int64_t hi = int64_t(
+      ((end > outEnd ? outEnd : end) - o + uint64_t(es) - 1) / uint64_t(es));
+  // Tokens whose hull [t*S, t*S + extent) meets [lo, hi). With T > 1 the
+  // stride is at least the extent; a token strictly between two candidate
+  // tokens lies wholly inside [lo, hi) and has written elements.
+  const int64_t S = numTokens > 1 ? outStride : 0;
+  int64_t tLo = 0, tHi = numTokens - 1;
+  if (S > 0) {
+    tLo = lo < info.rowExtent ? 0 : (lo - info.rowExtent) / S + 1;
+    tHi = (hi - 1) / S;
+    if (tHi > numTokens - 1)
+      tHi = numTokens - 1;
+  }
+  if (tHi - tLo >= 2)
+    return true;
+  for (int64_t t = tLo; t <= tHi; ++t) {
+    const int64_t base = t * S;
+    const int64_t a = lo > base ? lo - base : 0;
+    const int64_t b = hi - base < info.rowExtent ? hi - base : info.rowExtent;
+    if (a >= b)
+      continue;
+    for (int32_t r = 0; r < numRanges; ++r)
+      if (qk::rangesOverlap({a, 1, b - a, b - a},
+                            {ranges[r].column_offset, ranges[r].num_groups,
+                             ranges[r].group_size, ranges[r].group_stride}))
+        return true;
+  }
+  return false;
+}
+
+// The bytes of a table view: rows x `needed` columns from `start`, rows
+// `stride` elements apart ([begin, end)); false on overflow.
+bool tableSpan(const void *start, int64_t rows, int64_t stride, int64_t columns,
+               int64_t elementSize, uintptr_t &end) {
+  int64_t last = 0, elems;
+  return (rows == 1 || checkedMul(rows - 1, stride, last)) &&
+         checkedAdd(last, columns, elems) &&
+         checkedAddress(start, elems, elementSize, end);
+}
+
+} // namespace
+
+qk_status_t validateRopeCall(qk_dtype_t dtype, const void *in,
+                             int64_t inTokenStride, const void *out,
+                             int64_t outTokenStride, int64_t numTokens,
+                             const qk_norm_range_t *ranges, int32_t numRanges,
+                             const qk_rope_t *rope, uint32_t rotatedRanges,
+                             CallInfo &info, RopeInfo &ri) {
+  const qk_status_t bad = QK_STATUS_INVALID_ARGUMENT;
+  ri = RopeInfo();
+  if (qk_status_t st =
+          validateCall(dtype, in, inTokenStride, out, outTokenStride, numTokens,
+                       ranges, numRanges, info))
+    return st;
+  if (!rope || rotatedRanges == 0)
+    return QK_STATUS_OK;
+  const qk_rope_t &q = *rope;
+  if (numRanges < 32 && (rotatedRanges >> numRanges) != 0)
+    return fail(bad,
+                "rotated_ranges 0x%x names a range at or above num_ranges "
+                "(%d)",
+                unsigned(rotatedRanges), int(numRanges));
+  if (!isRopeStyle(q.style))
+    return fail(bad, "rope style %d is not a qk_rope_style_t value",
+                int(q.style));
+  if (!isRopeRounding(q.rounding))
+    return fail(bad, "rope rounding %d is not a qk_rope_rounding_t value",
+                int(q.rounding));
+  if (!isDtype(q.table_dtype))
+    return fail(bad, "rope table_dtype %d is not a qk_dtype_t value",
+                int(q.table_dtype));
+  if (q.table_dtype != dtype && q.table_dtype != QK_DTYPE_F32)
+    return fail(QK_STATUS_UNSUPPORTED,
+                "rope table_dtype %s must be the activation dtype (%s) or f32",
+                dtypeName(q.table_dtype), dtypeName(dtype));
+  if (!isIndex(q.positions_dtype))
+    return fail(bad, "rope positions_dtype %d is not a qk_index_t value",
+                int(q.positions_dtype));
+  if (q.before_norm != 0 && q.before_norm != 1)
+    return fail(bad, "rope before_norm is %d, expected 0 or 1",
+                int(q.before_norm));
+  if (q.per_pair != 0 && q.per_pair != 1)
+    return fail(bad, "rope per_pair is %d, expected 0 or 1", int(q.per_pair));
+  if (q.head_dim <= 0)
+    return fail(bad, "rope head_dim must be > 0 (got %lld)",
+                (long long)q.head_dim);
+  for (int32_t r = 0; r < numRanges; ++r)
+    if (((rotatedRanges >> r) & 1u) && ranges[r].group_size % q.head_dim != 0)
+      return fail(bad,
+                  "rope head_dim %lld does not divide group_size %lld of "
+                  "rotated range %d",
+                  (long long)q.head_dim, (long long)ranges[r].group_size, r);
+  if (q.rotary_dim < 2 || q.rotary_dim > q.head_dim || q.rotary_dim % 2 != 0)
+    return fail(bad,
+                "rope rotary_dim %lld must be even and in [2, head_dim = "
+                "%lld]",
+                (long long)q.rotary_dim, (long long)q.head_dim);
+  if (!q.cos)
+    return fail(bad, "rope cos is NULL");
+  if (!q.sin)
+    return fail(bad, "rope sin is NULL");
+  ri.tableElementSize = dtypeSize(q.table_dtype);
+  const uintptr_t tes = uintptr_t(ri.tableElementSize);
+  if (reinterpret_cast<uintptr_t>(q.cos) % tes != 0)
+    return fail(bad, "rope cos %p is not aligned to its %s elements", q.cos,
+                dtypeName(q.table_dtype));
+  if (reinterpret_cast<uintptr_t>(q.sin) % tes != 0)
+    return fail(bad, "rope sin %p is not aligned to its %s elements", q.sin,
+                dtypeName(q.table_dtype));
+  if (q.table_rows < 1)
+    return fail(bad, "rope table_rows must be >= 1 (got %lld)",
+                (long long)q.table_rows);
+  ri.tableColumnsRead = q.per_pair ? q.rotary_dim / 2 : q.rotary_dim;
+  const struct {
+    const char *name;
+    const void *base;
+    int64_t column, stride;
+  } views[2] = {{"cos", q.cos, q.cos_column, q.cos_row_stride},
+                {"sin", q.sin, q.sin_column, q.sin_row_stride}};
+  uintptr_t begin[2], end[2];
+  for (int k = 0; k < 2; ++k) {
+    const auto &v = views[k];
+    int64_t last;
+    if (v.column < 0)
+      return fail(bad, "rope %s_column is negative (%lld)", v.name,
+                  (long long)v.column);
+    if (!checkedAdd(v.column, ri.tableColumnsRead, last) ||
+        last > q.table_columns)
+      return fail(bad,
+                  "rope %s_column %lld + %lld columns read exceeds "
+                  "table_columns %lld",
+                  v.name, (long long)v.column, (long long)ri.tableColumnsRead,
+                  (long long)q.table_columns);
+    if (q.table_rows > 1 && v.stride < q.table_columns)
+      return fail(bad,
+                  "rope %s_row_stride %lld is smaller than table_columns "
+                  "%lld (rows would overlap)",
+                  v.name, (long long)v.stride, (long long)q.table_columns);
+    // The whole view must be addressable.
+    if (!tableSpan(v.base, q.table_rows, v.stride, q.table_columns,
+                   ri.tableElementSize, end[k]))
+      return fail(bad,
+                  "rope %s table of %lld rows (row stride %lld, %lld "
+                  "columns) overflows the address space",
+                  v.name, (long long)q.table_rows, (long long)v.stride,
+                  (long long)q.table_columns);
+    begin[k] = reinterpret_cast<uintptr_t>(v.base);
+  }
+  if (numTokens > 0)
+    for (int k = 0; k < 2; ++k)
+      if (bytesOverlapWritten(begin[k], end[k], out, outTokenStride, numTokens,
+                              ranges, numRanges, info))
+        return fail(bad,
+                    "rope %s table overlaps elements that out's ranges "
+                    "write",
+                    views[k].name);
+  ri.active = true;
   return QK_STATUS_OK;
 }
 

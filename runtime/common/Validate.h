@@ -57,6 +57,14 @@ const char *dtypeName(int64_t dtype);
 // Whether `v` is a qk_dtype_t / qk_rounding_t value.
 bool isDtype(int64_t v);
 bool isRounding(int64_t v);
+// Whether `v` is a qk_rope_style_t / qk_rope_rounding_t value.
+bool isRopeStyle(int64_t v);
+bool isRopeRounding(int64_t v);
+// Size in bytes of one qk_index_t element (0 for an unknown value), and its
+// short name ("i32", ...; "?" for an unknown value).
+int64_t indexSize(int64_t index);
+bool isIndex(int64_t v);
+const char *indexName(int64_t index);
 // "ok", "invalid argument", ... ("unknown status" for an unknown value).
 const char *statusName(int64_t status);
 
@@ -80,6 +88,25 @@ qk_status_t validateCall(qk_dtype_t dtype, const void *in,
                          int64_t outTokenStride, int64_t numTokens,
                          const qk_norm_range_t *ranges, int32_t numRanges,
                          CallInfo &info);
+
+// What the rope checks learned (validateRopeCall).
+struct RopeInfo {
+  bool active = false; // rope != NULL and rotated_ranges != 0
+  int64_t tableElementSize = 0;
+  int64_t tableColumnsRead = 0; // rotary_dim / 2 (per_pair) or rotary_dim
+};
+
+// Runs every check of qk_fused_rms_norm_rope: validateCall, then, unless
+// rope == NULL or rotatedRanges == 0 (info.active false: the plain call),
+// the rope's (docs/rope-abi.md). Never dereferences any pointer; the
+// positions' values are the caller's to check (the host runtime reads
+// them, the CUDA runtime cannot).
+qk_status_t validateRopeCall(qk_dtype_t dtype, const void *in,
+                             int64_t inTokenStride, const void *out,
+                             int64_t outTokenStride, int64_t numTokens,
+                             const qk_norm_range_t *ranges, int32_t numRanges,
+                             const qk_rope_t *rope, uint32_t rotatedRanges,
+                             CallInfo &info, RopeInfo &ropeInfo);
 
 } // namespace qk::runtime
 

@@ -3,7 +3,10 @@
 // The same C ABI as the CUDA runtime, on host memory. It exists so that the
 // compiler's call path (descriptors, strides, offsets) can be tested on
 // machines without a GPU, and as a readable statement of the semantics: it
-// follows the formulas of QKNormRuntime.h literally, with fp32 arithmetic.
+// follows the formulas of QKNormRuntime.h literally, with fp32 arithmetic,
+// and the rotation of qk_fused_rms_norm_rope through Epilogue.h. Compiled
+// with -ffp-contract=off (runtime/CMakeLists.txt): a fused multiply-add
+// would change the rotation's results.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +18,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -131,34 +136,126 @@ void store(qk_dtype_t dtype, void *base, int64_t i, float v) {
   }
 }
 
-void normalizeGroup(qk_dtype_t dtype, const qk_norm_range_t &rg, const void *in,
-                    int64_t inBase, void *out, int64_t outBase) {
+// The table row of token t: positions[t], or t without positions.
+int64_t positionOf(const qk_rope_t &rope, int64_t t) {
+  if (!rope.positions)
+    return t;
+  if (rope.positions_dtype == QK_INDEX_I64)
+    return static_cast<const int64_t *>(rope.positions)[t];
+  return static_cast<const int32_t *>(rope.positions)[t];
+}
+
+// Rotates every head of the group in `v` (values as the previous step left
+// them, already rounded to the activation type) into `r`, per Epilogue.h.
+void rotateGroup(qk_dtype_t dtype, const qk_rope_t &rope, int64_t row,
+                 const float *v, float *r, int64_t groupSize) {
+  namespace ep = qk::runtime::epilogue;
+  const bool gptj = rope.style == QK_ROPE_STYLE_GPTJ;
+  const bool perOp = rope.rounding == QK_ROPE_ROUNDING_PER_OP;
+  const int half = int(rope.rotary_dim / 2);
+  auto round = [dtype](float x) { return roundTo(dtype, x); };
+  for (int64_t h = 0; h < groupSize; h += rope.head_dim)
+    for (int64_t jj = 0; jj < rope.head_dim; ++jj) {
+      const int j = int(jj);
+      if (jj >= rope.rotary_dim) {
+        r[h + jj] = v[h + jj];
+        continue;
+      }
+      const int col = ep::ropeColumn(gptj, rope.per_pair != 0, j, half);
+      const float c = load(rope.table_dtype, rope.cos,
+                           row * rope.cos_row_stride + rope.cos_column + col);
+      const float s = load(rope.table_dtype, rope.sin,
+                           row * rope.sin_row_stride + rope.sin_column + col);
+      r[h + jj] =
+          ep::rotate(v[h + jj], v[h + ep::ropePartner(gptj, j, half)], c, s,
+                     ep::ropeNegates(gptj, j, half), perOp, round);
+    }
+}
+
+// One group: x -> (rotate) -> norm -> (rotate) -> y, through `buf` (three
+// group-sized scratch arrays), so that in == out needs no care.
+void processGroup(qk_dtype_t dtype, const qk_norm_range_t &rg, const void *in,
+                  int64_t inBase, void *out, int64_t outBase,
+                  const qk_rope_t *rope, int64_t row, float *buf) {
+  namespace ep = qk::runtime::epilogue;
+  const int64_t n = rg.group_size;
+  float *x = buf, *y = buf + n, *tmp = buf + 2 * n;
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = load(dtype, in, inBase + i);
+  if (rope && rope->before_norm) { // Llama4: the norm reads the rotation
+    rotateGroup(dtype, *rope, row, x, tmp, n);
+    std::swap(x, tmp);
+  }
   // fp32 accumulation as the header says; eight partial sums keep the
   // rounding error of long (full-width) groups near that of the GPU's tree
   // reduction instead of growing linearly with the group size.
   float partial[8] = {};
-  for (int64_t i = 0; i < rg.group_size; ++i) {
-    float x = load(dtype, in, inBase + i);
-    partial[i & 7] += x * x;
-  }
+  for (int64_t i = 0; i < n; ++i)
+    partial[i & 7] += x[i] * x[i];
   float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
               ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-  namespace ep = qk::runtime::epilogue;
-  const float inv = ep::inverseRms(sum / float(rg.group_size), rg.epsilon,
+  const float inv = ep::inverseRms(sum / float(n), rg.epsilon,
                                    [](float v) { return 1.0f / std::sqrt(v); });
   const bool roundBefore = rg.rounding == QK_ROUNDING_BEFORE_WEIGHT;
   auto round = [dtype](float v) { return roundTo(dtype, v); };
-  // Every x[i] is read before y[i] is written and nothing reads it again,
-  // so in == out needs no buffer.
-  for (int64_t i = 0; i < rg.group_size; ++i) {
+  for (int64_t i = 0; i < n; ++i) {
     const float w = rg.weight
                         ? ep::weightFactor(rg.weight_offset,
                                            load(rg.weight_dtype, rg.weight, i))
                         : 1.0f;
-    store(
-        dtype, out, outBase + i,
-        ep::normalize(load(dtype, in, inBase + i), inv, w, roundBefore, round));
+    y[i] = round(ep::normalize(x[i], inv, w, roundBefore, round));
   }
+  if (rope && !rope->before_norm) { // the norm's rounded output rotates
+    rotateGroup(dtype, *rope, row, y, tmp, n);
+    std::swap(y, tmp);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    store(dtype, out, outBase + i, y[i]); // exact: y is rounded
+}
+
+// qk_fused_rms_norm and qk_fused_rms_norm_rope: one implementation, the
+// plain call being the one without a rotation.
+qk_status_t run(qk_dtype_t dtype, const void *in, int64_t inStride, void *out,
+                int64_t outStride, int64_t numTokens,
+                const qk_norm_range_t *ranges, int32_t numRanges,
+                const qk_rope_t *rope, uint32_t rotated) {
+  qk::runtime::clearError();
+  qk::runtime::CallInfo info;
+  qk::runtime::RopeInfo ri;
+  if (qk_status_t st = qk::runtime::validateRopeCall(
+          dtype, in, inStride, out, outStride, numTokens, ranges, numRanges,
+          rope, rotated, info, ri))
+    return st;
+  if (!ri.active)
+    rope = nullptr;
+  // The contract's last check, which only the host can make before writing
+  // anything: every position names a row of the tables.
+  if (rope && rope->positions)
+    for (int64_t t = 0; t < numTokens; ++t) {
+      const int64_t p = positionOf(*rope, t);
+      if (p < 0 || p >= rope->table_rows)
+        return qk::runtime::fail(QK_STATUS_INVALID_ARGUMENT,
+                                 "rope positions[%lld] = %lld is outside [0, "
+                                 "table_rows = %lld)",
+                                 (long long)t, (long long)p,
+                                 (long long)rope->table_rows);
+    }
+  if (numTokens == 0)
+    return QK_STATUS_OK;
+  std::vector<float> buf(size_t(3 * info.maxGroupSize));
+  for (int64_t t = 0; t < numTokens; ++t) {
+    const int64_t row = rope ? positionOf(*rope, t) : 0;
+    for (int32_t r = 0; r < numRanges; ++r) {
+      const qk_norm_range_t &rg = ranges[r];
+      const qk_rope_t *rr = rope && ((rotated >> r) & 1u) ? rope : nullptr;
+      for (int64_t g = 0; g < rg.num_groups; ++g) {
+        int64_t col = rg.column_offset + g * rg.group_stride;
+        processGroup(dtype, rg, in, t * inStride + col, out,
+                     t * outStride + col, rr, row, buf.data());
+      }
+    }
+  }
+  return QK_STATUS_OK;
 }
 
 } // namespace
@@ -167,23 +264,17 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
     qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
     int64_t out_token_stride, int64_t num_tokens, const qk_norm_range_t *ranges,
     int32_t num_ranges, void * /*stream*/) {
-  qk::runtime::clearError();
-  qk::runtime::CallInfo info;
-  qk_status_t st = qk::runtime::validateCall(dtype, in, in_token_stride, out,
-                                             out_token_stride, num_tokens,
-                                             ranges, num_ranges, info);
-  if (st != QK_STATUS_OK)
-    return st;
-  for (int64_t t = 0; t < num_tokens; ++t)
-    for (int32_t r = 0; r < num_ranges; ++r) {
-      const qk_norm_range_t &rg = ranges[r];
-      for (int64_t g = 0; g < rg.num_groups; ++g) {
-        int64_t col = rg.column_offset + g * rg.group_stride;
-        normalizeGroup(dtype, rg, in, t * in_token_stride + col, out,
-                       t * out_token_stride + col);
-      }
-    }
-  return QK_STATUS_OK;
+  return run(dtype, in, in_token_stride, out, out_token_stride, num_tokens,
+             ranges, num_ranges, nullptr, 0);
+}
+
+extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
+    qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
+    int64_t out_token_stride, int64_t num_tokens, const qk_norm_range_t *ranges,
+    int32_t num_ranges, const qk_rope_t *rope, uint32_t rotated_ranges,
+    void * /*stream*/) {
+  return run(dtype, in, in_token_stride, out, out_token_stride, num_tokens,
+             ranges, num_ranges, rope, rotated_ranges);
 }
 
 extern "C" QK_RUNTIME_EXPORT const char *qk_runtime_name(void) {

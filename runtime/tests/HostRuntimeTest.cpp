@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "TestSupport.h"
+#include "RopeTestSupport.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -36,6 +36,19 @@ struct HostBackend final : qktest::Backend {
                    const qk_norm_range_t *ranges, int32_t numRanges) override {
     return qk_fused_rms_norm(dtype, in, inStride, out, outStride, numTokens,
                              ranges, numRanges, nullptr);
+  }
+};
+
+struct HostRopeBackend final : qktest::RopeBackend {
+  HostBackend host;
+  qktest::Backend &base() override { return host; }
+  qk_status_t callRope(qk_dtype_t dtype, const void *in, int64_t inStride,
+                       void *out, int64_t outStride, int64_t numTokens,
+                       const qk_norm_range_t *ranges, int32_t numRanges,
+                       const qk_rope_t *rope, uint32_t rotated) override {
+    return qk_fused_rms_norm_rope(dtype, in, inStride, out, outStride,
+                                  numTokens, ranges, numRanges, rope, rotated,
+                                  nullptr);
   }
 };
 
@@ -159,8 +172,19 @@ int main(int argc, char **argv) {
     failures += !qktest::runCase(c, be, !quiet);
   }
   int invalid = qktest::runInvalidArgumentTests(be) + runOverflowTests();
+  // Norm + RoPE: every style x rounding x order x per_pair x dtype over the
+  // model shapes (table dtype, positions dtype and table layout cycling),
+  // T in {0, 1, 3}.
+  HostRopeBackend rb;
+  int ropeFailures = 0, ropeTotal = 0;
+  for (const qktest::RopeCase &c : qktest::buildRopeCases(false, {0, 1, 3})) {
+    ++ropeTotal;
+    ropeFailures += !qktest::runRopeCase(c, rb, !quiet);
+  }
+  int ropeInvalid = qktest::runRopeInvalidTests(rb, true);
   std::printf("host runtime: %d of %d cases failed, %d invalid-argument "
-              "checks failed\n",
-              failures, total, invalid);
-  return failures || invalid ? 1 : 0;
+              "checks failed; rope: %d of %d cases failed, %d rope "
+              "invalid-argument checks failed\n",
+              failures, total, invalid, ropeFailures, ropeTotal, ropeInvalid);
+  return failures || invalid || ropeFailures || ropeInvalid ? 1 : 0;
 }

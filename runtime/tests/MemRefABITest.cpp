@@ -125,6 +125,282 @@ void *nearTop(uintptr_t below) {
 constexpr int64_t kI64Max = INT64_MAX;
 constexpr int64_t k2Pow(int n) { return int64_t(1) << n; }
 
+// ABI version 3: the rope row (qk_ciface_rope_t, 27 words) of
+// _mlir_ciface_qk_fused_rms_norm_rope_<act>. The rotation: heads of 16
+// (every group is one head), rotary 8, NEOX, per_pair, a cos/sin table
+// [10 rows, 12 columns] with 2 padding columns per row (row stride 14) in
+// one f32 buffer, cos at column 0 and sin at column 4 of the same view;
+// positions i32 {7, 0, 9} behind a descriptor offset of 2.
+struct RopeFixture {
+  qktest::GuardedBuffer tab{(3 + 10 * 14) * sizeof(float)};
+  qktest::GuardedBuffer pos{5 * sizeof(int32_t)};
+  RopeFixture() {
+    float *t = reinterpret_cast<float *>(tab.payload());
+    for (int i = 0; i < 3 + 10 * 14; ++i)
+      t[i] = float(qktest::uniform(77, uint64_t(i)));
+    int32_t p[5] = {-5, -5, 7, 0, 9};
+    std::memcpy(pos.payload(), p, sizeof p);
+    tab.seal();
+    pos.seal();
+  }
+  const float *table() { return reinterpret_cast<float *>(tab.payload()); }
+  qk_ciface_rope_t row() {
+    qk_ciface_rope_t r = {};
+    r.style = QK_ROPE_STYLE_NEOX;
+    r.rounding = QK_ROPE_ROUNDING_ONCE;
+    r.before_norm = 0;
+    r.per_pair = 1;
+    r.head_dim = 16;
+    r.rotary_dim = 8;
+    r.rotated_ranges = 3;
+    r.table_dtype = QK_DTYPE_F32;
+    r.cos_aligned = table();
+    r.cos_offset = 3; // the view starts 3 elements in
+    r.cos_rows = r.sin_rows = 10;
+    r.cos_columns = r.sin_columns = 12;
+    r.cos_row_stride = r.sin_row_stride = 14;
+    r.cos_column_stride = r.sin_column_stride = 1;
+    r.sin_aligned = table();
+    r.sin_offset = 3;
+    r.cos_column = 0;
+    r.sin_column = 4;
+    r.positions_dtype = QK_INDEX_I32;
+    r.positions_aligned = pos.payload();
+    r.positions_offset = 2;
+    r.positions_size = kTokens;
+    r.positions_stride = 1;
+    return r;
+  }
+  qk_rope_t plain() {
+    qk_rope_t r = {};
+    r.style = QK_ROPE_STYLE_NEOX;
+    r.rounding = QK_ROPE_ROUNDING_ONCE;
+    r.per_pair = 1;
+    r.head_dim = 16;
+    r.rotary_dim = 8;
+    r.cos = r.sin = table() + 3;
+    r.table_dtype = QK_DTYPE_F32;
+    r.table_rows = 10;
+    r.table_columns = 12;
+    r.cos_row_stride = r.sin_row_stride = 14;
+    r.sin_column = 4;
+    r.positions = pos.payload() + 2 * sizeof(int32_t);
+    r.positions_dtype = QK_INDEX_I32;
+    return r;
+  }
+};
+
+int32_t invokeRope(const Call &c, const qk_ciface_rope_t &row,
+                   qk_memref_1d_t desc, bool nullDesc = false) {
+  qk_memref_2d_t table = c.table;
+  table.allocated = table.aligned = const_cast<qk_ciface_range_t *>(c.rows);
+  if (!desc.aligned)
+    desc.allocated = desc.aligned = const_cast<qk_ciface_rope_t *>(&row);
+  return _mlir_ciface_qk_fused_rms_norm_rope_f32(
+      &c.in, &c.out, &table, nullDesc ? nullptr : &desc, nullptr);
+}
+
+template <class MakeCall>
+int ropeTests(const float *weight, qktest::GuardedBuffer &weightBuf,
+              MakeCall makeCall) {
+  int before = failures;
+  RopeFixture fx;
+  const qk_memref_1d_t desc0 = {
+      nullptr, nullptr, 0, {QK_CIFACE_ROPE_WORDS}, {1}};
+  // (1) The descriptor call equals the plain call.
+  {
+    Buffer a, b;
+    Call c = makeCall(a);
+    int32_t s = invokeRope(c, fx.row(), desc0);
+    qk_norm_range_t ranges[2] = {
+        {0, 2, 16, 16, weight, QK_DTYPE_F32, 1e-6f, 0.f, QK_ROUNDING_ONCE},
+        {32, 1, 16, 16, nullptr, QK_DTYPE_F32, 1e-6f, 0.f, QK_ROUNDING_ONCE}};
+    qk_rope_t rope = fx.plain();
+    int32_t t = qk_fused_rms_norm_rope(QK_DTYPE_F32, b.data() + kOffset,
+                                       kStride, b.data() + kOffset, kStride,
+                                       kTokens, ranges, 2, &rope, 3, nullptr);
+    check(s == QK_STATUS_OK && t == QK_STATUS_OK && a.bytes == b.bytes &&
+              !a.untouched() && fx.tab.untouched() && fx.pos.untouched(),
+          "rope: descriptor call equals the plain call (table offset 3, "
+          "row stride 14, positions offset 2)");
+    // ... and differs from the norm alone (the rotation happened).
+    Buffer n;
+    Call cn = makeCall(n);
+    invoke(cn);
+    check(n.bytes != a.bytes, "rope: the rotation changed the norm's output");
+  }
+  // The row behind a descriptor offset, without positions (row = token).
+  {
+    Buffer a, b;
+    Call c = makeCall(a);
+    qk_ciface_rope_t rows[2] = {fx.row(), fx.row()};
+    rows[1].positions_aligned = nullptr;
+    rows[1].positions_size = 0;
+    rows[1].rotated_ranges = 2; // k only
+    qk_memref_1d_t d = desc0;
+    d.allocated = d.aligned = rows;
+    d.offset = QK_CIFACE_ROPE_WORDS;
+    int32_t s = invokeRope(c, rows[0], d);
+    qk_norm_range_t ranges[2] = {
+        {0, 2, 16, 16, weight, QK_DTYPE_F32, 1e-6f, 0.f, QK_ROUNDING_ONCE},
+        {32, 1, 16, 16, nullptr, QK_DTYPE_F32, 1e-6f, 0.f, QK_ROUNDING_ONCE}};
+    qk_rope_t rope = fx.plain();
+    rope.positions = nullptr;
+    int32_t t = qk_fused_rms_norm_rope(QK_DTYPE_F32, b.data() + kOffset,
+                                       kStride, b.data() + kOffset, kStride,
+                                       kTokens, ranges, 2, &rope, 2, nullptr);
+    check(s == QK_STATUS_OK && t == QK_STATUS_OK && a.bytes == b.bytes,
+          "rope: row offset one row, no positions, k only");
+  }
+  // (2) Every bad word and descriptor: rejected, named, nothing written.
+  struct Bad {
+    const char *name, *message;
+    void (*mutate)(qk_ciface_rope_t &, qk_memref_1d_t &);
+  };
+  const Bad bad[] = {
+      {"row of 26 words",
+       "rope row has 26 words, expected 27 (the words of qk_ciface_rope_t)",
+       [](qk_ciface_rope_t &, qk_memref_1d_t &d) { d.sizes[0] = 26; }},
+      {"row stride 2", "rope row stride is 2, expected 1",
+       [](qk_ciface_rope_t &, qk_memref_1d_t &d) { d.strides[0] = 2; }},
+      {"row offset -1", "rope offset -1 is negative",
+       [](qk_ciface_rope_t &, qk_memref_1d_t &d) { d.offset = -1; }},
+      {"row wraps", "rope row wraps around the address space",
+       [](qk_ciface_rope_t &, qk_memref_1d_t &d) {
+         d.allocated = d.aligned = nearTop(64);
+       }},
+      {"style 2", "rope style 2 is not a qk_rope_style_t value",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.style = 2; }},
+      {"style 2^32 (0 if truncated)",
+       "rope style 4294967296 is not a qk_rope_style_t value",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.style = k2Pow(32); }},
+      {"rounding -1", "rope rounding -1 is not a qk_rope_rounding_t value",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.rounding = -1; }},
+      {"before_norm 2^32 (0 if truncated)",
+       "rope before_norm is 4294967296, expected 0 or 1",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.before_norm = k2Pow(32);
+       }},
+      {"before_norm 2", "rope before_norm is 2, expected 0 or 1",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.before_norm = 2; }},
+      {"per_pair 2^32 + 1", "rope per_pair is 4294967297, expected 0 or 1",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.per_pair = k2Pow(32) + 1;
+       }},
+      {"head_dim 12", "rope head_dim 12 does not divide group_size 16",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.head_dim = 12; }},
+      {"rotary_dim 7", "rope rotary_dim 7 must be even",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.rotary_dim = 7; }},
+      {"rotated_ranges 2^32 + 1 (1 if truncated)",
+       "rope rotated_ranges word 0x100000001 does not fit 32 bits",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.rotated_ranges = k2Pow(32) + 1;
+       }},
+      {"rotated_ranges -1", "rope rotated_ranges word 0xffffffffffffffff",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.rotated_ranges = -1; }},
+      {"rotated_ranges 4 (range 2 of 2)", "rotated_ranges 0x4 names a range",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.rotated_ranges = 4; }},
+      {"table_dtype 3", "rope table_dtype 3 is not a qk_dtype_t value",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.table_dtype = 3; }},
+      {"cos offset -1", "rope cos offset -1 is negative",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.cos_offset = -1; }},
+      {"sin offset 2^62", "rope sin offset 4611686018427387904 overflows",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.sin_offset = k2Pow(62); }},
+      {"cos rows -1", "rope cos sizes [-1, 12] are negative",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.cos_rows = -1; }},
+      {"cos column stride 2", "rope cos column stride is 2, expected 1",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.cos_column_stride = 2; }},
+      {"sin column stride 0", "rope sin column stride is 0, expected 1",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.sin_column_stride = 0; }},
+      {"sin rows differ", "rope cos is [10, 12] but sin is [9, 12]",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.sin_rows = 9; }},
+      {"sin columns differ", "rope cos is [10, 12] but sin is [10, 11]",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.sin_columns = 11; }},
+      {"cos rows 0", "rope table_rows must be >= 1 (got 0)",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.cos_rows = r.sin_rows = 0;
+       }},
+      {"cos row stride 11", "rope cos_row_stride 11 is smaller than",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.cos_row_stride = 11; }},
+      {"sin_column 9 (+4 > 12)",
+       "rope sin_column 9 + 4 columns read exceeds table_columns 12",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.sin_column = 9; }},
+      {"cos_column -2", "rope cos_column is negative (-2)",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.cos_column = -2; }},
+      {"cos NULL", "rope cos is NULL",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.cos_aligned = nullptr;
+         r.cos_offset = 0;
+       }},
+      {"cos table wraps", "rope cos table of 10 rows",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.cos_aligned = nearTop(64);
+         r.cos_offset = 0;
+       }},
+      {"positions_dtype 2", "rope positions_dtype 2 is not a qk_index_t value",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.positions_dtype = 2; }},
+      {"positions size 2", "rope positions has 2 elements, in has 3 tokens",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.positions_size = 2; }},
+      {"positions stride 2", "rope positions stride is 2, expected 1",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.positions_stride = 2; }},
+      {"positions offset -1", "rope positions offset -1 is negative",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) { r.positions_offset = -1; }},
+      {"positions wrap", "rope positions of 3 elements wrap around",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.positions_aligned = nearTop(8);
+         r.positions_offset = 0;
+       }},
+      {"position 7 of a 7-row table",
+       "rope positions[0] = 7 is outside [0, table_rows = 7)",
+       [](qk_ciface_rope_t &r, qk_memref_1d_t &) {
+         r.cos_rows = r.sin_rows = 7; // positions {7, 0, 9}
+       }},
+      {"a table overlapping the written columns",
+       "rope sin table overlaps elements that out's ranges write",
+       [](qk_ciface_rope_t &, qk_memref_1d_t &) {}},
+  };
+  int k = 0;
+  for (const Bad &b : bad) {
+    const bool overlap = ++k == int(sizeof bad / sizeof bad[0]);
+    std::string what = std::string("rope: rejects ") + b.name;
+    failures += !qktest::runIsolated(what, [&] {
+      Buffer buf;
+      Call c = makeCall(buf);
+      qk_ciface_rope_t row = fx.row();
+      qk_memref_1d_t d = desc0;
+      b.mutate(row, d);
+      if (overlap) { // sin = the activation's k group of token 1
+        row.sin_aligned = buf.data();
+        row.sin_offset = kOffset + kStride + 32;
+        row.sin_rows = row.cos_rows = 1;
+        row.sin_columns = row.cos_columns = 4;
+        row.sin_column = 0;
+      }
+      int32_t s = invokeRope(c, row, d);
+      std::string msg = qk_last_error_message();
+      bool same = buf.untouched() && weightBuf.untouched() &&
+                  fx.tab.untouched() && fx.pos.untouched();
+      std::string want = b.message;
+      bool ok = s == QK_STATUS_INVALID_ARGUMENT &&
+                msg.find(want) != std::string::npos && same;
+      std::printf("%s %s -> status %d, \"%s\"%s\n", ok ? "PASS" : "FAIL",
+                  what.c_str(), int(s), msg.c_str(),
+                  same ? "" : " [BUFFER CHANGED]");
+      return ok;
+    });
+  }
+  {
+    Buffer buf;
+    Call c = makeCall(buf);
+    check(invokeRope(c, fx.row(), desc0, true) == QK_STATUS_INVALID_ARGUMENT &&
+              std::string(qk_last_error_message()) ==
+                  "rope descriptor is NULL" &&
+              buf.untouched(),
+          "rope: rejects a NULL rope descriptor");
+  }
+  return failures - before;
+}
+
 } // namespace
 
 int main() {
@@ -383,6 +659,7 @@ int main() {
             std::string(qk_last_error_message()) == "in descriptor is NULL",
         "rejects a NULL descriptor");
   }
+  failures += ropeTests(weight, weightBuf, makeCall);
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

@@ -22,6 +22,13 @@
 |* in-place mode; otherwise the two must not overlap. Elements outside the   *|
 |* ranges are neither read nor written (v columns, padding).                  *|
 |*                                                                            *|
+|* qk_fused_rms_norm_rope (ABI version 3) adds a rotary embedding of the     *|
+|* ranges whose bit is set in rotated_ranges, in the same pass: the norm's   *|
+|* output y (rounded) is rotated before it is written, or (before_norm) the  *|
+|* rotation of x (rounded) is what the norm reads. The rotation's formula is *|
+|* stated once in qk/Runtime/Epilogue.h (partner, sign, table column, the    *|
+|* PER_OP / ONCE rounding); the contract is docs/rope-abi.md.               *|
+|*                                                                            *|
 |* Every function validates its arguments before touching memory: on error   *|
 |* it returns a non-zero status, writes nothing, and qk_last_error_message() *|
 |* describes the problem (thread-local, valid until the next call on the     *|
@@ -53,8 +60,13 @@ extern "C" {
       one memref descriptor (one symbol per activation type; each range
       carries its weight's dtype), so that a field of a range is a change to
       one struct instead of to every positional argument list. The plain C
-      entry point qk_fused_rms_norm and qk_norm_range_t are unchanged. */
-#define QK_RUNTIME_ABI_VERSION 2
+      entry point qk_fused_rms_norm and qk_norm_range_t are unchanged.
+   3: adds norm + RoPE in one call: qk_fused_rms_norm_rope with qk_rope_t,
+      the entry points _mlir_ciface_qk_fused_rms_norm_rope_<act> with one
+      qk_ciface_rope_t row (27 words), and the code tables QK_ROPE_STYLE,
+      QK_ROPE_ROUNDING and QK_INDEX (docs/rope-abi.md). Everything of
+      version 2 is unchanged. */
+#define QK_RUNTIME_ABI_VERSION 3
 
 /* The most ranges (q, k, ...) one call normalises. */
 #define QK_MAX_RANGES 4
@@ -79,6 +91,24 @@ typedef enum qk_rounding {
 #define QK_ROUNDING(NAME, CODE, ...) QK_ROUNDING_##NAME = CODE,
 #include "qk/Runtime/Codes.def"
 } qk_rounding_t;
+
+/* The rotation's codes (ABI version 3): qk_rope_style_t (NEOX, GPTJ),
+   qk_rope_rounding_t (PER_OP, ONCE) and qk_index_t (I32, I64: the element
+   type of positions), from the same table. */
+typedef enum qk_rope_style {
+#define QK_ROPE_STYLE(NAME, CODE, ...) QK_ROPE_STYLE_##NAME = CODE,
+#include "qk/Runtime/Codes.def"
+} qk_rope_style_t;
+
+typedef enum qk_rope_rounding {
+#define QK_ROPE_ROUNDING(NAME, CODE, ...) QK_ROPE_ROUNDING_##NAME = CODE,
+#include "qk/Runtime/Codes.def"
+} qk_rope_rounding_t;
+
+typedef enum qk_index {
+#define QK_INDEX(NAME, CODE, ...) QK_INDEX_##NAME = CODE,
+#include "qk/Runtime/Codes.def"
+} qk_index_t;
 
 /* One normalised column range of a row: num_groups groups of group_size
    elements, the first at column_offset, each group_stride elements after
@@ -105,6 +135,45 @@ QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
     qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
     int64_t out_token_stride, int64_t num_tokens,
     const qk_norm_range_t *ranges, int32_t num_ranges, void *stream);
+
+/* The rotary embedding of qk_fused_rms_norm_rope (docs/rope-abi.md). Every
+   head of head_dim elements of a rotated group rotates its first
+   rotary_dim elements by the angles of table row positions[t] (or t);
+   the other elements pass through. */
+typedef struct qk_rope {
+  qk_rope_style_t style;
+  qk_rope_rounding_t rounding;
+  int32_t before_norm;    /* 0: norm then rotate; 1: rotate then norm */
+  int32_t per_pair;       /* 1: table column = frequency index f; 0: j */
+  int64_t head_dim;       /* divides group_size of every rotated range */
+  int64_t rotary_dim;     /* even, 2 <= rotary_dim <= head_dim */
+  const void *cos;        /* element (0, 0) of the cos table view */
+  const void *sin;        /* element (0, 0) of the sin table view (may equal
+                             cos) */
+  qk_dtype_t table_dtype; /* the activation dtype or QK_DTYPE_F32 (both) */
+  int64_t table_rows;     /* rows of both views */
+  int64_t table_columns;  /* columns of both views (column stride 1) */
+  int64_t cos_row_stride; /* elements */
+  int64_t sin_row_stride;
+  int64_t cos_column; /* first column read from cos */
+  int64_t sin_column;
+  const void *positions; /* num_tokens entries, or NULL: row = token index */
+  qk_index_t positions_dtype;
+} qk_rope_t;
+
+/* qk_fused_rms_norm plus a rotary embedding of the ranges whose bit is set
+   in rotated_ranges (bit r = range r), in one pass (Epilogue.h states the
+   formula). rope == NULL or rotated_ranges == 0: exactly qk_fused_rms_norm.
+   The tables must not overlap what out's ranges write. Positions outside
+   [0, table_rows): the host runtime rejects the call (it reads them during
+   validation); the CUDA runtime, which cannot read them before the launch,
+   writes quiet NaN to every rotated element of that token's rotated ranges
+   and never reads outside the tables. */
+QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
+    qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
+    int64_t out_token_stride, int64_t num_tokens,
+    const qk_norm_range_t *ranges, int32_t num_ranges, const qk_rope_t *rope,
+    uint32_t rotated_ranges, void *stream);
 
 /* Message of the last failing call on this thread ("" if none). */
 QK_RUNTIME_EXPORT const char *qk_last_error_message(void);
@@ -190,6 +259,73 @@ typedef struct qk_ciface_range {
   QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_##CNAME(            \
       const qk_memref_2d_t *in, const qk_memref_2d_t *out,                     \
       const qk_memref_2d_t *ranges, void *stream);
+#include "qk/Runtime/Codes.def"
+
+/* ABI version 3: norm + RoPE. One row of 27 int64 words behind a
+   memref<27xi64> descriptor describes the rotation (the fields of
+   qk_rope_t, rotated_ranges, and the cos/sin/positions views as rank-2 and
+   rank-1 memref fields without `allocated`):
+
+   int32_t _mlir_ciface_qk_fused_rms_norm_rope_<act>(
+       const qk_memref_2d_t *in, const qk_memref_2d_t *out,
+       const qk_memref_2d_t *ranges,   memref<?x12xi64>, as in version 2
+       const qk_memref_1d_t *rope,     memref<27xi64>: one qk_ciface_rope_t
+       void *stream);
+
+   The views' column strides must be 1 (or columns <= 1), cos and sin must
+   have the same rows and columns, positions_size must equal the tokens of
+   `in` and its stride must be 1 (or size <= 1); positions_aligned == NULL
+   means no positions. After these checks the call is exactly
+   qk_fused_rms_norm_rope (same status and message on error, nothing
+   written). */
+typedef struct qk_ciface_rope {
+  int64_t style;          /* 0: qk_rope_style_t */
+  int64_t rounding;       /* 1: qk_rope_rounding_t */
+  int64_t before_norm;    /* 2 */
+  int64_t per_pair;       /* 3 */
+  int64_t head_dim;       /* 4 */
+  int64_t rotary_dim;     /* 5 */
+  int64_t rotated_ranges; /* 6: bit r = range r (fits 32 bits) */
+  int64_t table_dtype;    /* 7: qk_dtype_t */
+  const void *cos_aligned; /* 8 */
+  int64_t cos_offset;      /* 9: elements from cos_aligned */
+  int64_t cos_rows;        /* 10 */
+  int64_t cos_columns;     /* 11 */
+  int64_t cos_row_stride;  /* 12 */
+  int64_t cos_column_stride; /* 13: 1 (or anything if cos_columns <= 1) */
+  const void *sin_aligned;   /* 14 */
+  int64_t sin_offset;        /* 15 */
+  int64_t sin_rows;          /* 16: == cos_rows */
+  int64_t sin_columns;       /* 17: == cos_columns */
+  int64_t sin_row_stride;    /* 18 */
+  int64_t sin_column_stride; /* 19 */
+  int64_t cos_column;        /* 20 */
+  int64_t sin_column;        /* 21 */
+  int64_t positions_dtype;   /* 22: qk_index_t */
+  const void *positions_aligned; /* 23: NULL: no positions (row = token) */
+  int64_t positions_offset;      /* 24 */
+  int64_t positions_size;        /* 25: the tokens of `in` */
+  int64_t positions_stride;      /* 26: 1 (or anything if size <= 1) */
+} qk_ciface_rope_t;
+
+#define QK_CIFACE_ROPE_WORDS 27
+
+/* The row is what compiled code stores word by word: its layout must be
+   exactly the 27 words (64-bit targets, like MLIR's descriptors). */
+#if UINTPTR_MAX == UINT64_MAX
+#if defined(__cplusplus)
+static_assert(sizeof(qk_ciface_rope_t) == QK_CIFACE_ROPE_WORDS * 8,
+              "qk_ciface_rope_t is QK_CIFACE_ROPE_WORDS 64-bit words");
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(qk_ciface_rope_t) == QK_CIFACE_ROPE_WORDS * 8,
+               "qk_ciface_rope_t is QK_CIFACE_ROPE_WORDS 64-bit words");
+#endif
+#endif
+
+#define QK_DTYPE(NAME, CODE, CNAME, ...)                                       \
+  QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_rope_##CNAME(       \
+      const qk_memref_2d_t *in, const qk_memref_2d_t *out,                     \
+      const qk_memref_2d_t *ranges, const qk_memref_1d_t *rope, void *stream);
 #include "qk/Runtime/Codes.def"
 
 /* Called by compiled code when an entry point above returned an error,
