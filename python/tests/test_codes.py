@@ -18,6 +18,10 @@ _FIELDS = {
     "QK_DTYPE": ("name", "code", "cname", "bytes", "mlir_type", "torch"),
     "QK_ROUNDING": ("name", "code", "mnemonic", "ods_name"),
     "QK_STATUS": ("name", "code", "description"),
+    # ABI version 3 (docs/rope-abi.md)
+    "QK_ROPE_STYLE": ("name", "code", "mnemonic", "ods_name"),
+    "QK_ROPE_ROUNDING": ("name", "code", "mnemonic", "ods_name"),
+    "QK_INDEX": ("name", "code", "cname", "bytes", "torch"),
 }
 
 
@@ -41,7 +45,7 @@ def read_codes():
     #define lines and comments are not rows)."""
     tables = {macro: [] for macro in _FIELDS}
     for line in CODES_DEF.read_text().splitlines():
-        m = re.match(r"^(QK_DTYPE|QK_ROUNDING|QK_STATUS)\((.*)\)\s*$", line)
+        m = re.match(r"^(" + "|".join(_FIELDS) + r")\((.*)\)\s*$", line)
         if not m:
             continue
         macro, args = m.group(1), _split_args(m.group(2))
@@ -90,13 +94,40 @@ def test_runtime_status_names():
     assert runtime.STATUS_NAMES == expected
 
 
+def ods_enum_cases(enum):
+    """[(code, OdsName, mnemonic)] of the I32EnumAttr<"enum", ...> of QKAttrs.td: its case list names
+    defs `def X : I32EnumAttrCase<"OdsName", code, "mnemonic">;`."""
+    td = QK_ATTRS_TD.read_text()
+    case_defs = {d: (int(code), name, mn) for d, name, code, mn in re.findall(
+        r'def\s+(\w+)\s*:\s*I32EnumAttrCase<\s*"(\w+)"\s*,\s*(\d+)\s*,\s*"(\w+)"\s*>', td)}
+    m = re.search(r'I32EnumAttr<\s*"' + enum + r'"\s*,\s*"[^"]*"\s*,\s*\[([^\]]*)\]', td)
+    assert m, f"no I32EnumAttr {enum} in {QK_ATTRS_TD}"
+    return sorted(case_defs[d.strip()] for d in m.group(1).split(",") if d.strip())
+
+
 def test_ods_rounding_mode_matches_table():
-    """QKAttrs.td's I32EnumAttrCase<"OdsName", code, "mnemonic"> cases are the table's rows."""
-    cases = re.findall(r'I32EnumAttrCase<\s*"(\w+)"\s*,\s*(\d+)\s*,\s*"(\w+)"\s*>', QK_ATTRS_TD.read_text())
-    assert cases, f"no I32EnumAttrCase in {QK_ATTRS_TD}"
-    ods = sorted((int(code), name, mnemonic) for name, code, mnemonic in cases)
+    """QKAttrs.td's RoundingMode cases (I32EnumAttrCase<"OdsName", code, "mnemonic">) are the table's rows."""
     table = sorted((r["code"], r["ods_name"], r["mnemonic"]) for r in CODES["QK_ROUNDING"])
-    assert ods == table
+    assert ods_enum_cases("RoundingMode") == table
+
+
+@pytest.mark.parametrize("macro,enum", [("QK_ROPE_STYLE", "RopeStyle"), ("QK_ROPE_ROUNDING", "RopeRounding")])
+def test_ods_rope_enums_match_table(macro, enum):
+    table = sorted((r["code"], r["ods_name"], r["mnemonic"]) for r in CODES[macro])
+    assert ods_enum_cases(enum) == table
+
+
+def test_runtime_rope_constants():
+    """qk.runtime's ABI-3 constants (ROPE_STYLE_<NAME>, ROPE_ROUNDING_<NAME>, INDEX_<NAME>) and the
+    mnemonic maps qk.ops takes (ROPE_STYLE, ROPE_ROUNDING) are the table's rows."""
+    for macro, prefix in (("QK_ROPE_STYLE", "ROPE_STYLE_"), ("QK_ROPE_ROUNDING", "ROPE_ROUNDING_"),
+                          ("QK_INDEX", "INDEX_")):
+        for row in CODES[macro]:
+            const = prefix + row["name"]
+            assert getattr(runtime, const, None) == row["code"], (
+                f"qk.runtime.{const} is {getattr(runtime, const, None)!r}, Codes.def says {row['code']}")
+    assert runtime.ROPE_STYLES == {r["mnemonic"]: r["code"] for r in CODES["QK_ROPE_STYLE"]}
+    assert runtime.ROPE_ROUNDINGS == {r["mnemonic"]: r["code"] for r in CODES["QK_ROPE_ROUNDING"]}
 
 
 def test_torch_dtypes_and_op_constants():
@@ -111,6 +142,12 @@ def test_torch_dtypes_and_op_constants():
     dtypes = getattr(ops, "_DTYPES", None)
     if dtypes is not None:
         assert dtypes == {getattr(torch, r["torch"]): r["code"] for r in CODES["QK_DTYPE"]}
+    # positions: the op's torch.dtype -> QK_INDEX code map, and the element sizes
+    for row in CODES["QK_INDEX"]:
+        assert torch.empty((), dtype=getattr(torch, row["torch"])).element_size() == row["bytes"], row
+    assert ops._INDEX == {getattr(torch, r["torch"]): r["code"] for r in CODES["QK_INDEX"]}
+    assert ops.ROPE_STYLE == {r["mnemonic"]: r["code"] for r in CODES["QK_ROPE_STYLE"]}
+    assert ops.ROPE_ROUNDING == {r["mnemonic"]: r["code"] for r in CODES["QK_ROPE_ROUNDING"]}
 
 
 def test_abi_version_matches_the_header():
