@@ -13,7 +13,9 @@ configuration, is skipped with the reason in the output and in bench.json):
              RoPE base with __sincosf (--use_fast_math), int32 positions, bf16 only, norm then RoPE only
              (not Llama 4); Gemma's (1 + w) passed as a precomputed weight
   vllm       vLLM 0.33.0 fused_qk_norm_rope (csrc/fused_qknorm_rope_kernel.cu, built standalone), float32
-             cos_sin_cache, int64 positions, norm then RoPE only (not Llama 4); (1 + w) precomputed
+             cos_sin_cache, int64 positions, norm then RoPE only (not Llama 4); (1 + w) precomputed;
+             token_heads_per_warp auto-selected as vLLM does on sm_90
+  vllm_h1    the same with token_heads_per_warp forced to 1 (vLLM's one-head-per-warp kernel)
   tri        a Triton reference (this file): norm + RoPE fused, either order, float32 cache, per-config
              choice of heads per program and warps by a short timing
   cp         torch copy of the q|k columns into another buffer (same bytes read + written, no cache):
@@ -65,8 +67,8 @@ except ImportError:  # noqa
 DT = torch.bfloat16
 TOKENS = [1, 16, 128, 1024, 8192, 32768]
 CONFIG_NAMES = ["qwen3_8b", "qwen3_235b_tp8", "glm4_5", "gemma3_27b", "llama4_scout"]
-VARIANTS = ["qk", "qk_op", "qk_2k", "sgl", "vllm", "tri", "cp"]
-INPLACE = {"qk", "qk_op", "qk_2k", "sgl", "vllm", "tri"}
+VARIANTS = ["qk", "qk_op", "qk_2k", "sgl", "vllm", "vllm_h1", "tri", "cp"]
+INPLACE = {"qk", "qk_op", "qk_2k", "sgl", "vllm", "vllm_h1", "tri"}
 
 
 def config(name, theta_override=0.0):
@@ -252,7 +254,7 @@ def sgl_qknr_fn(anc, cfg, qkv, wq_eff, wk_eff, pos32):
     return mk, ""
 
 
-def vllm_fn(anc, cfg, wq_eff, wk_eff, cache, pos64):
+def vllm_fn(anc, cfg, wq_eff, wk_eff, cache, pos64, forced=-1):
     if anc.vllm is None:
         return None, anc.why["vllm"]
     if cfg["rope_first"]:
@@ -267,7 +269,7 @@ def vllm_fn(anc, cfg, wq_eff, wk_eff, cache, pos64):
     def call(buf):
         rc = lib.vllm_qknr_launch(buf.data_ptr(), buf.shape[0], Hq, Hkv, Hkv, D, R, cfg["eps"], wq_eff.data_ptr(),
                                   wk_eff.data_ptr(), cache.data_ptr(), int(cache.dtype != torch.float32),
-                                  int(cfg["neox"]), pos64.data_ptr(), -1, torch.cuda.current_stream().cuda_stream)
+                                  int(cfg["neox"]), pos64.data_ptr(), forced, torch.cuda.current_stream().cuda_stream)
         if rc < 16:
             raise RuntimeError(f"vllm_qknr_launch: {rc} {lib.vllm_qknr_error().decode()}")
     return (lambda buf: (lambda: call(buf))), ""
@@ -469,6 +471,11 @@ def main():
             mk, why["vllm"] = vllm_fn(anc, cfg, wq_eff, wk_eff, cache, pos64)
             if mk:
                 makers["vllm"] = mk
+            # vLLM with token_heads_per_warp forced to 1 (its one-head-per-warp kernel): the check of its
+            # auto-selected multi-head path (wrong output seen with partial rotary, docs/rope-performance-h200.md)
+            mk, why["vllm_h1"] = vllm_fn(anc, cfg, wq_eff, wk_eff, cache, pos64, forced=1)
+            if mk:
+                makers["vllm_h1"] = mk
             if triton is not None:
                 best = None
                 for (rws, nw) in TRI_CANDIDATES:
@@ -494,7 +501,8 @@ def main():
                     skips.append(dict(config=cname, T=T, variant=v, reason=why.get(v) or "unknown variant"))
                     print(f"SKIP {cname} T={T} {v}: {skips[-1]['reason']}", flush=True)
                     continue
-                row = dict(config=cname, T=T, variant=v, min_bytes=min_bytes, copy_GBps=cbw, n_bufs=K)
+                nb = 2 * T * H * D * 2 if v == "cp" else min_bytes  # the copy moves q|k only
+                row = dict(config=cname, T=T, variant=v, min_bytes=nb, copy_GBps=cbw, n_bufs=K)
                 try:
                     if v in INPLACE:
                         b = xt.clone()
@@ -508,7 +516,7 @@ def main():
                     g = bq.bench_graph_rot(makers[v], bufs[:1], n_inner, n_rep)
                     r2 = bq.bench_graph_rot(makers[v], bufs, rot_calls, rot_rep)
                     row.update(rot_us=min(r1, r2), rot1_us=r1, rot2_us=r2, graph_us=g)
-                    row["GBps"] = min_bytes / (row["rot_us"] * 1e-6) / 1e9
+                    row["GBps"] = nb / (row["rot_us"] * 1e-6) / 1e9
                     row["pct_copy"] = 100.0 * row["GBps"] / cbw
                     if not args.no_eager:
                         row["eager_us"] = bq.bench_eager_wall(makers[v](bufs[0]))

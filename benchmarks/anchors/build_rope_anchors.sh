@@ -35,8 +35,10 @@ sgl_flags="-Xcompiler -fPIC $arch -DSGL_CUDA_ARCH=900 -std=c++20 -O3 --expt-rela
 pids=()
 
 build_sgl_qknr() {  # head_dim interleave(0|1)
-  local d=$1 il=$2 style; style=$([ "$il" = 0 ] && echo neox || echo gptj)
-  local name="sgl_qknr_${d}_${style}" dir="$out/$name.d"
+  local d=$1 il=$2 style name dir
+  style=$([ "$il" = 0 ] && echo neox || echo gptj)
+  name="sgl_qknr_${d}_${style}"
+  dir="$out/$name.d"
   mkdir -p "$dir"
   cat > "$dir/cuda.cu" <<EOT
 #include <tvm/ffi/container/tensor.h>
@@ -55,8 +57,10 @@ EOT
 }
 
 build_sgl_rope() {  # rope_dim is_neox(true|false)
-  local r=$1 neox=$2 style; style=$([ "$neox" = true ] && echo neox || echo gptj)
-  local name="sgl_rope_${r}_${style}" dir="$out/$name.d"
+  local r=$1 neox=$2 style name dir
+  style=$([ "$neox" = true ] && echo neox || echo gptj)
+  name="sgl_rope_${r}_${style}"
+  dir="$out/$name.d"
   mkdir -p "$dir"
   cat > "$dir/cuda.cu" <<EOT
 #include <tvm/ffi/container/tensor.h>
