@@ -29,7 +29,10 @@
 // (qk_ciface_range_t: scalars, f32 bit patterns, codes and the weight's
 // rank-1 view), allocated once per function and filled right before one
 // `func.call` of the entry point of the activation type, then a status
-// check that reports the runtime's message and aborts.
+// check that reports the runtime's message and aborts. An op with a
+// #qk.rope step calls the version-3 entry point instead, which also takes
+// a memref<27xi64> rope row (qk_ciface_rope_t: the step's codes, the
+// cos/sin tables' and the positions' views; docs/rope-abi.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -93,6 +96,59 @@ int64_t roundingCode(RoundingMode mode) {
   llvm_unreachable("a RoundingMode without a row in Codes.def");
 }
 
+// The rope step's ODS enums are tied to their rows the same way.
+#define QK_ROPE_STYLE(NAME, CODE, MNEMONIC, ODS_NAME)                          \
+  static_assert(static_cast<int64_t>(RopeStyle::ODS_NAME) ==                   \
+                    QK_ROPE_STYLE_##NAME,                                      \
+                "RopeStyle::" #ODS_NAME " is not QK_ROPE_STYLE_" #NAME);
+#define QK_ROPE_ROUNDING(NAME, CODE, MNEMONIC, ODS_NAME)                       \
+  static_assert(static_cast<int64_t>(RopeRounding::ODS_NAME) ==                \
+                    QK_ROPE_ROUNDING_##NAME,                                   \
+                "RopeRounding::" #ODS_NAME " is not QK_ROPE_ROUNDING_" #NAME);
+#include "qk/Runtime/Codes.def"
+
+constexpr unsigned kNumRopeStyles = 0
+#define QK_ROPE_STYLE(...) +1
+#include "qk/Runtime/Codes.def"
+    ;
+constexpr unsigned kNumRopeRoundings = 0
+#define QK_ROPE_ROUNDING(...) +1
+#include "qk/Runtime/Codes.def"
+    ;
+static_assert(getMaxEnumValForRopeStyle() + 1 == kNumRopeStyles,
+              "RopeStyle and Codes.def list different styles");
+static_assert(getMaxEnumValForRopeRounding() + 1 == kNumRopeRoundings,
+              "RopeRounding and Codes.def list different roundings");
+
+int64_t ropeStyleCode(RopeStyle style) {
+  switch (style) {
+#define QK_ROPE_STYLE(NAME, CODE, MNEMONIC, ODS_NAME)                          \
+  case RopeStyle::ODS_NAME:                                                    \
+    return QK_ROPE_STYLE_##NAME;
+#include "qk/Runtime/Codes.def"
+  }
+  llvm_unreachable("a RopeStyle without a row in Codes.def");
+}
+
+int64_t ropeRoundingCode(RopeRounding rounding) {
+  switch (rounding) {
+#define QK_ROPE_ROUNDING(NAME, CODE, MNEMONIC, ODS_NAME)                       \
+  case RopeRounding::ODS_NAME:                                                 \
+    return QK_ROPE_ROUNDING_##NAME;
+#include "qk/Runtime/Codes.def"
+  }
+  llvm_unreachable("a RopeRounding without a row in Codes.def");
+}
+
+/// The code of an integer type of positions, if the runtime knows it.
+std::optional<int64_t> indexCode(Type type) {
+#define QK_INDEX(NAME, CODE, CNAME, BYTES, TORCH)                              \
+  if (type.isSignlessInteger(BYTES * 8))                                       \
+    return QK_INDEX_##NAME;
+#include "qk/Runtime/Codes.def"
+  return std::nullopt;
+}
+
 /// An element type the runtime knows: its code and its name (the suffix of
 /// the entry point).
 struct RuntimeDtype {
@@ -124,6 +180,10 @@ std::string runtimeDtypeList() {
 #define QK_RANGE_WORD(field)                                                   \
   static_cast<int64_t>(offsetof(qk_ciface_range_t, field) / sizeof(int64_t))
 
+/// Word of a field of qk_ciface_rope_t in the rope row.
+#define QK_ROPE_WORD(field)                                                    \
+  static_cast<int64_t>(offsetof(qk_ciface_rope_t, field) / sizeof(int64_t))
+
 //===----------------------------------------------------------------------===//
 // What one call passes
 //===----------------------------------------------------------------------===//
@@ -136,6 +196,16 @@ struct RowView {
   Value numGroups;   // of one row (rms_norm) or per head (fused, 3-D)
   Value groupStride; // i64, elements between consecutive groups
   Value headStride;  // i64, strides[1] of a rank-3 source (else null)
+};
+
+/// The rotation of a call (ABI version 3): the step all rotated ranges
+/// share, its tables and positions as memrefs, and which ranges it rotates.
+struct CallRope {
+  RopeStepAttr step;
+  bool beforeNorm = false;
+  int64_t headDim = 0; // the step's head size in elements
+  uint32_t rotatedRanges = 0;
+  Value cos, sin, positions; // positions may be null
 };
 
 /// One range of the call: scalars as SSA values, the weight as a memref.
@@ -159,19 +229,27 @@ MemRefType rangeTableType(MLIRContext *ctx, int64_t rows) {
                          IntegerType::get(ctx, 64));
 }
 
-/// The type of the entry point of activations of `act`.
-FunctionType entryPointType(Type act) {
-  MLIRContext *ctx = act.getContext();
-  MemRefType view = dynamicViewType(act, 2);
-  return FunctionType::get(ctx,
-                           {view, view,
-                            rangeTableType(ctx, ShapedType::kDynamic),
-                            LLVM::LLVMPointerType::get(ctx)},
-                           {IntegerType::get(ctx, 32)});
+/// memref<27xi64>: the rope row operand (ABI version 3).
+MemRefType ropeRowType(MLIRContext *ctx) {
+  return MemRefType::get({QK_CIFACE_ROPE_WORDS}, IntegerType::get(ctx, 64));
 }
 
-std::string entryPointName(const RuntimeDtype &act) {
-  return ("qk_fused_rms_norm_" + act.name).str();
+/// The type of the entry point of activations of `act` (with a rotation:
+/// the rope row before the stream).
+FunctionType entryPointType(Type act, bool rope = false) {
+  MLIRContext *ctx = act.getContext();
+  MemRefType view = dynamicViewType(act, 2);
+  SmallVector<Type> inputs = {view, view,
+                              rangeTableType(ctx, ShapedType::kDynamic)};
+  if (rope)
+    inputs.push_back(ropeRowType(ctx));
+  inputs.push_back(LLVM::LLVMPointerType::get(ctx));
+  return FunctionType::get(ctx, inputs, {IntegerType::get(ctx, 32)});
+}
+
+std::string entryPointName(const RuntimeDtype &act, bool rope = false) {
+  return ((rope ? "qk_fused_rms_norm_rope_" : "qk_fused_rms_norm_") + act.name)
+      .str();
 }
 
 FunctionType reportType(MLIRContext *ctx) {
@@ -236,15 +314,16 @@ LogicalResult checkDeclaration(Operation *op, ModuleOp module, StringRef name,
 
 /// What both ops need: the range count, the stream and the declarations.
 LogicalResult checkCall(Operation *op, ModuleOp module, Type act,
-                        size_t numRanges) {
+                        size_t numRanges, bool rope = false) {
   if (numRanges > QK_MAX_RANGES)
     return op->emitError("cannot lower to a runtime call: ")
            << numRanges << " ranges, the runtime takes at most "
            << QK_MAX_RANGES;
   if (failed(streamArgument(op)))
     return failure();
-  if (failed(checkDeclaration(op, module, entryPointName(*runtimeDtype(act)),
-                              entryPointType(act))))
+  if (failed(checkDeclaration(op, module,
+                              entryPointName(*runtimeDtype(act), rope),
+                              entryPointType(act, rope))))
     return failure();
   return checkDeclaration(op, module, kReportName,
                           reportType(op->getContext()));
@@ -274,7 +353,28 @@ LogicalResult checkFusedQKNorm(FusedQKNormOp op, ModuleOp module) {
                << "), the qkv buffer has head stride " << headStride;
     }
   }
-  return checkCall(op, module, act, ranges.size());
+  // A rotation: its tables (2-D, the activation type or f32, read through
+  // the ABI's [rows, columns] view) and positions (i32/i64).
+  bool rope = llvm::any_of(ranges, [](NormRangeAttr r) {
+    return static_cast<bool>(r.getRopeStep());
+  });
+  for (Value t : op.getTables()) {
+    auto type = cast<MemRefType>(t.getType());
+    if (type.getRank() != 2 ||
+        (type.getElementType() != act && !type.getElementType().isF32()))
+      return op.emitError("cannot lower to a runtime call: a rope table of ")
+             << type << " is not 2-D of " << act << " or f32";
+  }
+  if (op.getTables().size() == 2 &&
+      op.getTables()[0].getType() != op.getTables()[1].getType())
+    return op.emitError("cannot lower to a runtime call: the cos and sin "
+                        "tables have different types (the runtime takes one "
+                        "table dtype and shape)");
+  if (Value p = op.getPositions())
+    if (!indexCode(cast<MemRefType>(p.getType()).getElementType()))
+      return op.emitError("cannot lower to a runtime call: positions of ")
+             << cast<MemRefType>(p.getType()).getElementType();
+  return checkCall(op, module, act, ranges.size(), rope);
 }
 
 /// The reassociation that folds the leading dimensions of a rank > 3
@@ -427,6 +527,83 @@ public:
     return words;
   }
 
+  /// The words of the rope row (qk_ciface_rope_t), by word.
+  SmallVector<std::pair<int64_t, Value>> ropeWords(const CallRope &r) {
+    RopeStepAttr step = r.step;
+    Type tableType = cast<MemRefType>(r.cos.getType()).getElementType();
+    SmallVector<std::pair<int64_t, Value>> words = {
+        {QK_ROPE_WORD(style), i64(ropeStyleCode(step.getStyle()))},
+        {QK_ROPE_WORD(rounding), i64(ropeRoundingCode(step.getRounding()))},
+        {QK_ROPE_WORD(before_norm), i64(r.beforeNorm ? 1 : 0)},
+        {QK_ROPE_WORD(per_pair), i64(step.getPerPair() ? 1 : 0)},
+        {QK_ROPE_WORD(head_dim), i64(r.headDim)},
+        {QK_ROPE_WORD(rotary_dim), i64(step.getRotaryDim())},
+        {QK_ROPE_WORD(rotated_ranges), i64(r.rotatedRanges)},
+        {QK_ROPE_WORD(table_dtype), i64(runtimeDtype(tableType)->code)},
+        {QK_ROPE_WORD(cos_column), i64(step.getCosColumn())},
+        {QK_ROPE_WORD(sin_column), i64(step.getSinColumn())}};
+    auto table = [&](Value t, int64_t aligned, int64_t offset, int64_t rows,
+                     int64_t columns, int64_t rowStride, int64_t columnStride) {
+      Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, t);
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, t);
+      words.append({{aligned, toI64(ptr)},
+                    {offset, toI64(meta.getOffset())},
+                    {rows, toI64(meta.getSizes()[0])},
+                    {columns, toI64(meta.getSizes()[1])},
+                    {rowStride, toI64(meta.getStrides()[0])},
+                    {columnStride, toI64(meta.getStrides()[1])}});
+    };
+    table(r.cos, QK_ROPE_WORD(cos_aligned), QK_ROPE_WORD(cos_offset),
+          QK_ROPE_WORD(cos_rows), QK_ROPE_WORD(cos_columns),
+          QK_ROPE_WORD(cos_row_stride), QK_ROPE_WORD(cos_column_stride));
+    table(r.sin, QK_ROPE_WORD(sin_aligned), QK_ROPE_WORD(sin_offset),
+          QK_ROPE_WORD(sin_rows), QK_ROPE_WORD(sin_columns),
+          QK_ROPE_WORD(sin_row_stride), QK_ROPE_WORD(sin_column_stride));
+    if (!r.positions) {
+      words.append({{QK_ROPE_WORD(positions_dtype), i64(0)},
+                    {QK_ROPE_WORD(positions_aligned), i64(0)},
+                    {QK_ROPE_WORD(positions_offset), i64(0)},
+                    {QK_ROPE_WORD(positions_size), i64(0)},
+                    {QK_ROPE_WORD(positions_stride), i64(1)}});
+      return words;
+    }
+    Type posType = cast<MemRefType>(r.positions.getType()).getElementType();
+    Value ptr =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.positions);
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.positions);
+    words.append(
+        {{QK_ROPE_WORD(positions_dtype), i64(*indexCode(posType))},
+         {QK_ROPE_WORD(positions_aligned), toI64(ptr)},
+         {QK_ROPE_WORD(positions_offset), toI64(meta.getOffset())},
+         {QK_ROPE_WORD(positions_size), toI64(meta.getSizes()[0])},
+         {QK_ROPE_WORD(positions_stride), toI64(meta.getStrides()[0])}});
+    return words;
+  }
+
+  /// A buffer of `type` at the start of the region of the nearest automatic
+  /// allocation scope that is not a serial loop (see rangeTable).
+  Value scopedAlloca(Operation *op, MemRefType type) {
+    OpBuilder::InsertionGuard guard(b);
+    Operation *child = op;
+    for (Operation *parent = op->getParentOp(); parent;
+         child = parent, parent = parent->getParentOp()) {
+      if (parent->hasTrait<OpTrait::AutomaticAllocationScope>() &&
+          !isa<scf::ForOp, scf::WhileOp>(parent)) {
+        b.setInsertionPointToStart(&child->getParentRegion()->front());
+        break;
+      }
+    }
+    return memref::AllocaOp::create(b, loc, type);
+  }
+
+  /// The rope row of one call, written right before it.
+  Value ropeRow(Operation *op, const CallRope &rope) {
+    Value row = scopedAlloca(op, ropeRowType(b.getContext()));
+    for (auto [word, value] : ropeWords(rope))
+      memref::StoreOp::create(b, loc, value, row, ValueRange{index(word)});
+    return row;
+  }
+
   /// The range table of one call: a memref<Nx12xi64> at the start of the
   /// region of the nearest automatic allocation scope that is not a serial
   /// loop (the function, or a parallel loop's body, whose iterations need
@@ -435,21 +612,8 @@ public:
   /// grow the stack every iteration. The rows are written right before the
   /// call.
   Value rangeTable(Operation *op, ArrayRef<CallRange> ranges, qk_dtype_t act) {
-    Value table;
-    {
-      OpBuilder::InsertionGuard guard(b);
-      Operation *child = op;
-      for (Operation *parent = op->getParentOp(); parent;
-           child = parent, parent = parent->getParentOp()) {
-        if (parent->hasTrait<OpTrait::AutomaticAllocationScope>() &&
-            !isa<scf::ForOp, scf::WhileOp>(parent)) {
-          b.setInsertionPointToStart(&child->getParentRegion()->front());
-          break;
-        }
-      }
-      table = memref::AllocaOp::create(
-          b, loc, rangeTableType(b.getContext(), int64_t(ranges.size())));
-    }
+    Value table = scopedAlloca(
+        op, rangeTableType(b.getContext(), int64_t(ranges.size())));
     for (auto [row, range] : llvm::enumerate(ranges)) {
       Value rowIndex = index(int64_t(row));
       for (auto [column, word] : rowWords(range, act))
@@ -531,7 +695,8 @@ protected:
   /// The call of the entry point of `act` on `in`/`out` and the range
   /// table of `ranges`, then the status check; erases `op`.
   void emitCall(ConversionPatternRewriter &rewriter, Operation *op, Type act,
-                Value in, Value out, ArrayRef<CallRange> ranges) const;
+                Value in, Value out, ArrayRef<CallRange> ranges,
+                const CallRope *rope = nullptr) const;
 
   /// An internal global holding the op's location string.
   Value siteGlobal(OpBuilder &b, Location loc) const;
@@ -542,8 +707,8 @@ protected:
 template <typename OpTy>
 void RuntimeCallPattern<OpTy>::emitCall(ConversionPatternRewriter &rewriter,
                                         Operation *op, Type act, Value in,
-                                        Value out,
-                                        ArrayRef<CallRange> ranges) const {
+                                        Value out, ArrayRef<CallRange> ranges,
+                                        const CallRope *rope) const {
   Location loc = op->getLoc();
   CallBuilder cb(rewriter, loc);
   RuntimeDtype dtype = *runtimeDtype(act);
@@ -552,13 +717,16 @@ void RuntimeCallPattern<OpTy>::emitCall(ConversionPatternRewriter &rewriter,
     stream = LLVM::ZeroOp::create(rewriter, loc,
                                   LLVM::LLVMPointerType::get(op->getContext()));
   Value table = cb.rangeTable(op, ranges, dtype.code);
+  SmallVector<Value> args = {in, out, table};
+  if (rope)
+    args.push_back(cb.ropeRow(op, *rope));
+  args.push_back(stream);
 
-  std::string name = entryPointName(dtype);
-  func::FuncOp callee = getOrDeclare(rewriter, state.module, name,
-                                     entryPointType(act), /*cInterface=*/true);
-  Value status = func::CallOp::create(rewriter, loc, callee,
-                                      ValueRange{in, out, table, stream})
-                     .getResult(0);
+  std::string name = entryPointName(dtype, rope);
+  func::FuncOp callee =
+      getOrDeclare(rewriter, state.module, name,
+                   entryPointType(act, rope != nullptr), /*cInterface=*/true);
+  Value status = func::CallOp::create(rewriter, loc, callee, args).getResult(0);
 
   // On error: the runtime's message with the op's location, then abort.
   func::FuncOp report =
@@ -658,8 +826,23 @@ public:
       }
       ranges.push_back(c);
     }
+    // The rotation (one per op, the verifier says): its step, the ranges it
+    // rotates, its tables and positions.
+    CallRope rope;
+    for (auto [i, r] : llvm::enumerate(op.getNormRanges())) {
+      RopeStepAttr step = r.getRopeStep();
+      if (!step)
+        continue;
+      rope.step = step;
+      rope.beforeNorm = r.isRopeFirst();
+      rope.headDim = step.getHeadDimIn(r.getGroupSize());
+      rope.rotatedRanges |= 1u << i;
+      rope.cos = adaptor.getTables()[step.getCos()];
+      rope.sin = adaptor.getTables()[step.getSin()];
+      rope.positions = adaptor.getPositions();
+    }
     emitCall(rewriter, op, qkvType.getElementType(), view.view, view.view,
-             ranges);
+             ranges, rope.step ? &rope : nullptr);
     return success();
   }
 };

@@ -21,6 +21,7 @@ void qk::buildQKNormPipeline(OpPassManager &pm,
                              const QKNormPipelineOptions &options) {
   pm.addPass(createQKRaiseRMSNorm());
   pm.addPass(createQKFuseStridedQKNorm());
+  pm.addPass(createQKFuseRoPE());
 
   // Function arguments keep fully dynamic layouts (the upstream default),
   // so strided q/k/v views reach callees such as the attention kernel
@@ -53,6 +54,14 @@ void qk::buildQKNormPipeline(OpPassManager &pm,
   // bf16 <-> f32 as integer arithmetic (round to nearest even): the object
   // then needs no compiler-runtime helper (__truncsfbf2 is missing from
   // GCC 12's libgcc), so AOT objects link with any C/C++ toolchain.
+  // bf16 arithmetic the graph keeps (e.g. a RoPE no pass fused) becomes
+  // f32 arithmetic between extf/truncf, which round as the bf16 operation
+  // would (f32 has more than twice bf16's precision), so that nothing is
+  // left for a compiler-runtime helper either.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  emulate.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));

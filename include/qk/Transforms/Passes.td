@@ -95,6 +95,42 @@ def QKFuseStridedQKNorm : Pass<"qk-fuse-strided-qk-norm"> {
   ];
 }
 
+def QKFuseRoPE : Pass<"qk-fuse-rope"> {
+  let summary = "Fuse the rotary embedding (RoPE) of the heads a "
+                "qk.fused_qk_norm normalises into it, as a #qk.rope step";
+  let description = [{
+    Finds, for every `qk.fused_qk_norm` on tensors, the rotary embeddings
+    applied to its normalised heads, in the forms producers emit: NeoX
+    `rotate_half` (slices, a negation and a `tensor.concat`), GPT-J
+    interleaved pairs, or one generic reading the partner element; partial
+    rotary (the rest of the head passed through); cos and sin as per-token
+    tensors or gathered from a cache by positions. Every element of a
+    candidate is evaluated symbolically (`include/qk/Analysis/RoPEMatcher.h`),
+    so a rotation is fused only if each element is exactly
+    `x * cos + sign * partner * sin` of its own head, and the rounding points
+    of the graph (after every operation in the element type, or once after
+    f32 arithmetic) are kept in the step.
+
+    The rotated ranges get a `#qk.rope` step after their `#qk.rms`, the
+    tables and positions become operands of the op (one kernel launch
+    normalises and rotates q and k in place), the readers of each rotation
+    read the view it rotated, and the rotation's ops (the cache gather, the
+    slices and concatenations of `rotate_half`, the products) are erased.
+
+    Legality, each a reason in a missed remark: one rotation for all heads
+    of the op; whole ranges rotated; tables and positions defined before the
+    norm; nothing else reads the un-rotated heads (they are rewritten in
+    place); a rotation that reads another head's or another token's
+    columns, or rounds differently, is not RoPE and stays.
+  }];
+  let dependentDialects = ["::mlir::qk::QKDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numFusedRotations", "fused-rotations",
+              "qk.fused_qk_norm ops that absorbed a rotation">
+  ];
+}
+
 def QKDecompose : Pass<"qk-decompose"> {
   let summary = "Decompose qk ops into upstream linalg";
   let description = [{

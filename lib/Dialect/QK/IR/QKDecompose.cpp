@@ -76,11 +76,10 @@ Value reducedCount(OpBuilder &b, Location loc, Value x, unsigned numReduced) {
       staticCount *= type.getDimSize(d);
       continue;
     }
-    Value size = getValueOrCreateConstantIndexOp(b, loc,
-                                                 mixedSize(b, loc, x, d));
-    dynamicCount = dynamicCount
-                       ? arith::MulIOp::create(b, loc, dynamicCount, size)
-                       : size;
+    Value size =
+        getValueOrCreateConstantIndexOp(b, loc, mixedSize(b, loc, x, d));
+    dynamicCount =
+        dynamicCount ? arith::MulIOp::create(b, loc, dynamicCount, size) : size;
   }
   if (!dynamicCount)
     return arith::ConstantOp::create(
@@ -89,8 +88,8 @@ Value reducedCount(OpBuilder &b, Location loc, Value x, unsigned numReduced) {
     dynamicCount = arith::MulIOp::create(
         b, loc, dynamicCount,
         arith::ConstantIndexOp::create(b, loc, staticCount));
-  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(),
-                                           dynamicCount);
+  Value asInt =
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), dynamicCount);
   return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
 }
 
@@ -114,10 +113,9 @@ Value buildRMSNorm(OpBuilder &b, Location loc, Value x, Value weight,
   // sum_i float(x_i)^2 over the reduced dims, in fp32.
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value sums = createLike(b, loc, x, lead, b.getF32Type());
-  Value sumsInit =
-      isTensor(x)
-          ? linalg::FillOp::create(b, loc, zero, sums).getResult(0)
-          : (linalg::FillOp::create(b, loc, zero, sums), sums);
+  Value sumsInit = isTensor(x)
+                       ? linalg::FillOp::create(b, loc, zero, sums).getResult(0)
+                       : (linalg::FillOp::create(b, loc, zero, sums), sums);
   SmallVector<utils::IteratorType> reduceIters(lead,
                                                utils::IteratorType::parallel);
   reduceIters.append(numReduced, utils::IteratorType::reduction);
@@ -137,11 +135,10 @@ Value buildRMSNorm(OpBuilder &b, Location loc, Value x, Value weight,
   Value count = reducedCount(b, loc, x, numReduced);
   Value eps =
       arith::ConstantOp::create(b, loc, b.getF32FloatAttr(attrs.epsilon));
-  Value offset =
-      attrs.weightOffset != 0.0f
-          ? arith::ConstantOp::create(b, loc,
-                                      b.getF32FloatAttr(attrs.weightOffset))
-          : Value();
+  Value offset = attrs.weightOffset != 0.0f
+                     ? arith::ConstantOp::create(
+                           b, loc, b.getF32FloatAttr(attrs.weightOffset))
+                     : Value();
   SmallVector<Value> inputs = {x, sumValues};
   SmallVector<AffineMap> maps = {identity, leadMap};
   if (weight) {
@@ -172,6 +169,157 @@ Value buildRMSNorm(OpBuilder &b, Location loc, Value x, Value weight,
   if (!isTensor(x))
     memref::DeallocOp::create(b, loc, sums);
   return isTensor(init) ? apply.getResult(0) : Value();
+}
+
+/// tensor.extract or memref.load of `source[indices]`.
+Value readElement(OpBuilder &b, Location loc, Value source,
+                  ValueRange indices) {
+  if (isTensor(source))
+    return tensor::ExtractOp::create(b, loc, source, indices);
+  return memref::LoadOp::create(b, loc, source, indices);
+}
+
+/// What a rotation reads besides the group: the cos and sin tables and the
+/// positions (null: row = token).
+struct RopeOperands {
+  Value cos, sin, positions;
+};
+
+/// Rotates every head of the groups of `src` (a view [T, G, group] or
+/// [T, G, heads, D] of qkv, `groupSize` elements per group) into `init` as
+/// the #qk.rope step says, in the order of Epilogue.h: fp32 products and
+/// sum, rounded per op or once. The partner element and the table entries
+/// are read with tensor.extract / memref.load, so `src` must not be `init`'s
+/// buffer on memrefs. Returns the result tensor, or null on memrefs.
+Value buildRope(OpBuilder &b, Location loc, Value src, Value init,
+                RopeStepAttr rope, RopeOperands operands, int64_t groupSize) {
+  auto srcType = cast<ShapedType>(src.getType());
+  unsigned rank = srcType.getRank();
+  Type elementType = srcType.getElementType();
+  // Trailing dims of one group: [group] or [heads, D].
+  int64_t inner = rank == 4 ? srcType.getDimSize(3) : groupSize;
+  int64_t headDim = rope.getHeadDimIn(groupSize);
+  int64_t rot = rope.getRotaryDim(), half = rot / 2;
+  bool neox = rope.getStyle() == RopeStyle::Neox;
+  bool perOp = rope.getRounding() == RopeRounding::PerOp;
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  auto generic = linalg::GenericOp::create(
+      b, loc, isTensor(init) ? TypeRange{init.getType()} : TypeRange{},
+      ValueRange{src}, ValueRange{init},
+      ArrayRef<AffineMap>{identity, identity},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        auto cst = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, nl, v).getResult();
+        };
+        auto index = [&](unsigned d) {
+          return linalg::IndexOp::create(nb, nl, d).getResult();
+        };
+        Value token = index(0), group = index(1);
+        // Element e of the group, its head and its place j in the head.
+        Value e = index(2);
+        if (rank == 4)
+          e = arith::AddIOp::create(
+              nb, nl, arith::MulIOp::create(nb, nl, e, cst(inner)), index(3));
+        Value head = arith::DivUIOp::create(nb, nl, e, cst(headDim));
+        Value j = arith::RemUIOp::create(nb, nl, e, cst(headDim));
+        Value rotated = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                              j, cst(rot));
+        // Partner p, sign and frequency index f; pass-through elements use
+        // themselves and column 0 (their result is discarded), so that
+        // every read stays inside the tables.
+        Value first, partner, freq;
+        if (neox) {
+          first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j,
+                                        cst(half));
+          Value up = arith::AddIOp::create(nb, nl, j, cst(half));
+          Value down = arith::SubIOp::create(nb, nl, j, cst(half));
+          partner = arith::SelectOp::create(nb, nl, first, up, down);
+          freq = arith::SelectOp::create(nb, nl, first, j, down);
+        } else {
+          Value odd = arith::RemUIOp::create(nb, nl, j, cst(2));
+          first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, odd,
+                                        cst(0));
+          Value up = arith::AddIOp::create(nb, nl, j, cst(1));
+          Value down = arith::SubIOp::create(nb, nl, j, cst(1));
+          partner = arith::SelectOp::create(nb, nl, first, up, down);
+          freq = arith::DivUIOp::create(nb, nl, j, cst(2));
+        }
+        partner = arith::SelectOp::create(nb, nl, rotated, partner, j);
+        Value col = rope.getPerPair() ? freq : j;
+        col = arith::SelectOp::create(nb, nl, rotated, col, cst(0));
+        Value pe = arith::AddIOp::create(
+            nb, nl, arith::MulIOp::create(nb, nl, head, cst(headDim)), partner);
+        SmallVector<Value> at = {token, group};
+        if (rank == 4) {
+          at.push_back(arith::DivUIOp::create(nb, nl, pe, cst(inner)));
+          at.push_back(arith::RemUIOp::create(nb, nl, pe, cst(inner)));
+        } else {
+          at.push_back(pe);
+        }
+        Value row = token;
+        if (operands.positions) {
+          Value pos = readElement(nb, nl, operands.positions, token);
+          row = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), pos);
+        }
+        auto table = [&](Value t, int64_t column) {
+          Value c = arith::AddIOp::create(nb, nl, col, cst(column));
+          return toF32(nb, nl, readElement(nb, nl, t, {row, c}));
+        };
+        Value c = table(operands.cos, rope.getCosColumn());
+        Value sn = table(operands.sin, rope.getSinColumn());
+        Value a = toF32(nb, nl, args[0]);
+        Value other = toF32(nb, nl, readElement(nb, nl, src, at));
+        other = arith::SelectOp::create(
+            nb, nl, first, arith::NegFOp::create(nb, nl, other), other);
+        auto round = [&](Value v) {
+          return perOp ? toF32(nb, nl, fromF32(nb, nl, v, elementType)) : v;
+        };
+        Value r = arith::AddFOp::create(
+            nb, nl, round(arith::MulFOp::create(nb, nl, a, c)),
+            round(arith::MulFOp::create(nb, nl, other, sn)));
+        Value out = fromF32(nb, nl, r, elementType);
+        Value result = arith::SelectOp::create(nb, nl, rotated, out, args[0]);
+        linalg::YieldOp::create(nb, nl, result);
+      });
+  return isTensor(init) ? generic.getResult(0) : Value();
+}
+
+/// The group's steps on `view` in their order (a norm, and a rotation before
+/// or after it): the result tensor, or null on memrefs (written in place).
+Value applySteps(OpBuilder &b, Location loc, Value view, Value weight,
+                 unsigned numReduced, NormAttrs attrs, NormRangeAttr range,
+                 RopeOperands rope, Type elementType) {
+  RopeStepAttr step = range.getRopeStep();
+  unsigned rank = cast<ShapedType>(view.getType()).getRank();
+  int64_t group = range.getGroupSize();
+  if (!isTensor(view)) {
+    // In place: the norm reads every element before the same iteration
+    // writes it; the rotation reads partners, so it reads a copy.
+    auto rotateInPlace = [&] {
+      Value copy = createLike(b, loc, view, rank, elementType);
+      memref::CopyOp::create(b, loc, view, copy);
+      buildRope(b, loc, copy, view, step, rope, group);
+      memref::DeallocOp::create(b, loc, copy);
+    };
+    if (step && range.isRopeFirst())
+      rotateInPlace();
+    buildRMSNorm(b, loc, view, weight, view, numReduced, attrs);
+    if (step && !range.isRopeFirst())
+      rotateInPlace();
+    return Value();
+  }
+  Value x = view;
+  if (step && range.isRopeFirst())
+    x = buildRope(b, loc, x, createLike(b, loc, view, rank, elementType), step,
+                  rope, group);
+  Value y = buildRMSNorm(b, loc, x, weight,
+                         createLike(b, loc, view, rank, elementType),
+                         numReduced, attrs);
+  if (step && !range.isRopeFirst())
+    y = buildRope(b, loc, y, createLike(b, loc, view, rank, elementType), step,
+                  rope, group);
+  return y;
 }
 
 Value expand(OpBuilder &b, Location loc, Value src, ArrayRef<int64_t> shape,
@@ -221,8 +369,7 @@ struct GroupWindow {
 /// [T, groups, heads/group, D] for a 3-D qkv); on tensors the normalised
 /// groups go back into the window, the window back into qkv.
 Value normalizeGroups(OpBuilder &b, Location loc, FusedQKNormOp op, Value qkv,
-                      OpFoldResult tokens, NormRangeAttr range,
-                      GroupWindow w) {
+                      OpFoldResult tokens, NormRangeAttr range, GroupWindow w) {
   auto qkvType = op.getQkvType();
   bool is3D = qkvType.getRank() == 3;
   int64_t headDim = is3D ? qkvType.getDimSize(2) : 1;
@@ -258,12 +405,11 @@ Value normalizeGroups(OpBuilder &b, Location loc, FusedQKNormOp op, Value qkv,
   for (auto [i, s] : llvm::enumerate(viewShape))
     mixedView.push_back(i == 0 ? tokens : b.getIndexAttr(s));
 
-  Value slice =
-      isTensor(qkv)
-          ? Value(tensor::ExtractSliceOp::create(b, loc, qkv, offsets, sizes,
-                                                 strides))
-          : Value(memref::SubViewOp::create(b, loc, qkv, offsets, sizes,
-                                            strides));
+  Value slice = isTensor(qkv)
+                    ? Value(tensor::ExtractSliceOp::create(b, loc, qkv, offsets,
+                                                           sizes, strides))
+                    : Value(memref::SubViewOp::create(b, loc, qkv, offsets,
+                                                      sizes, strides));
   Value window = expand(b, loc, slice, viewShape, mixedView, reassociation);
 
   // The groups inside the window (strided only).
@@ -304,27 +450,26 @@ Value normalizeGroups(OpBuilder &b, Location loc, FusedQKNormOp op, Value qkv,
       }
     }
     if (is3D)
-      weight = expand(b, loc, weight, {group / headDim, headDim},
-                      {b.getIndexAttr(group / headDim),
-                       b.getIndexAttr(headDim)},
-                      {{0, 1}});
+      weight = expand(
+          b, loc, weight, {group / headDim, headDim},
+          {b.getIndexAttr(group / headDim), b.getIndexAttr(headDim)}, {{0, 1}});
   }
   NormAttrs attrs{range.getEpsilon().convertToFloat(),
                   range.getWeightOffset().convertToFloat(),
                   range.getRounding()};
-  if (!isTensor(qkv)) {
-    // In place: every element is read before it is written by the same
-    // iteration of the elementwise generic.
-    buildRMSNorm(b, loc, view, weight, view, numReduced, attrs);
-    return qkv;
+  RopeOperands rope;
+  if (RopeStepAttr step = range.getRopeStep()) {
+    rope.cos = op.getTables()[step.getCos()];
+    rope.sin = op.getTables()[step.getSin()];
+    rope.positions = op.getPositions();
   }
-  unsigned viewRank = viewShape.size();
-  Value init = createLike(b, loc, view, viewRank, qkvType.getElementType());
-  Value normed = buildRMSNorm(b, loc, view, weight, init, numReduced, attrs);
+  Value normed = applySteps(b, loc, view, weight, numReduced, attrs, range,
+                            rope, qkvType.getElementType());
+  if (!isTensor(qkv))
+    return qkv;
   if (!packed)
-    normed = tensor::InsertSliceOp::create(b, loc, normed, window,
-                                           groupOffsets, groupSizes,
-                                           groupStrides);
+    normed = tensor::InsertSliceOp::create(b, loc, normed, window, groupOffsets,
+                                           groupSizes, groupStrides);
   Value back = tensor::CollapseShapeOp::create(b, loc, slice.getType(), normed,
                                                reassociation);
   return tensor::InsertSliceOp::create(b, loc, back, qkv, offsets, sizes,
@@ -364,9 +509,9 @@ FailureOr<SmallVector<Value>> FusedQKNormOp::decomposeOperation(OpBuilder &b) {
     } else {
       // The window of the first groups - 1 groups ends where the last
       // group starts, inside the row (a single group needs no pitch).
-      qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
-                            {offset, groups - 1, groups == 2 ? group : pitch,
-                             0});
+      qkv =
+          normalizeGroups(b, loc, *this, qkv, tokens, range,
+                          {offset, groups - 1, groups == 2 ? group : pitch, 0});
       qkv = normalizeGroups(b, loc, *this, qkv, tokens, range,
                             {offset + (groups - 1) * pitch, 1, group, 0});
     }

@@ -105,8 +105,8 @@ LogicalResult RopeStepAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "rotary_dim must be even and at least 2, got "
                        << rotaryDim;
   if (headDim && rotaryDim > headDim)
-    return emitError() << "rotary_dim " << rotaryDim
-                       << " exceeds head_dim " << headDim;
+    return emitError() << "rotary_dim " << rotaryDim << " exceeds head_dim "
+                       << headDim;
   if (cos < 0 || sin < 0)
     return emitError() << "cos and sin must be table operand indices, got "
                        << cos << " and " << sin;
@@ -179,11 +179,11 @@ NormRangeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     }
     if (auto rope = dyn_cast<RopeStepAttr>(step)) {
       ++rotations;
-      if (failed(RopeStepAttr::verify(
-              emitError, rope.getStyle(), rope.getRotaryDim(),
-              rope.getHeadDim(), rope.getCos(), rope.getSin(),
-              rope.getCosColumn(), rope.getSinColumn(), rope.getPerPair(),
-              rope.getRounding())))
+      if (failed(RopeStepAttr::verify(emitError, rope.getStyle(),
+                                      rope.getRotaryDim(), rope.getHeadDim(),
+                                      rope.getCos(), rope.getSin(),
+                                      rope.getCosColumn(), rope.getSinColumn(),
+                                      rope.getPerPair(), rope.getRounding())))
         return failure();
       int64_t headDim = rope.getHeadDimIn(groupSize);
       if (groupSize % headDim || rope.getRotaryDim() > headDim)

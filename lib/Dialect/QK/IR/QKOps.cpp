@@ -180,9 +180,8 @@ static LogicalResult verifyRotations(FusedQKNormOp op,
                                      Type elementType) {
   for (auto [i, table] : llvm::enumerate(op.getTables())) {
     auto type = cast<ShapedType>(table.getType());
-    if (type.getRank() != 2 ||
-        (type.getElementType() != elementType &&
-         !type.getElementType().isF32()))
+    if (type.getRank() != 2 || (type.getElementType() != elementType &&
+                                !type.getElementType().isF32()))
       return op.emitOpError("table #")
              << i << " must be 2-D of the element type " << elementType
              << " or f32, got " << table.getType();
@@ -229,8 +228,8 @@ static LogicalResult verifyRotations(FusedQKNormOp op,
           column + rope.getTableColumnsRead() > type.getDimSize(1))
         return op.emitOpError("range #")
                << i << " reads columns [" << column << ", "
-               << column + rope.getTableColumnsRead() << ") of table #"
-               << index << " of " << type.getDimSize(1) << " columns";
+               << column + rope.getTableColumnsRead() << ") of table #" << index
+               << " of " << type.getDimSize(1) << " columns";
     }
   }
   for (auto [i, used] : llvm::enumerate(tableUsed))

@@ -1,0 +1,443 @@
+//===- FuseRoPE.cpp - RoPE after a fused QK norm -> a #qk.rope step
+//--------===//
+//
+// What it matches: for every qk.fused_qk_norm on tensors, the values
+// computed from its result by views, concatenations and elementwise generics
+// that are rotary embeddings of whole heads of its ranges
+// (qk/Analysis/RoPEMatcher.h: every element evaluated), latest first, so
+// that the value a rotation ends in is taken rather than one of its parts.
+//
+// Legality (each failure is a missed remark with its reason): the sites of
+// one op rotate the same way (style, rotary dim, tables, columns, rows,
+// rounding: one kernel launch carries one rotation); every head lies in a
+// group of a range and the heads of a rotated range cover all its groups
+// exactly once; the tables and positions are defined before the norm; no
+// value computed from the un-rotated heads is read outside the rotations
+// (the rewrite rotates them in place), and every other reader of the norm's
+// result reads only columns no rotation touches (v, a gate).
+//
+// The rewrite: the ranges whose heads are rotated get a #qk.rope step after
+// their #qk.rms, the op gets the tables and positions as operands, each
+// rotation's readers read the un-rotated view it rotated (now rotated in
+// place), and the rotations' ops are erased: the gather of the cos/sin
+// cache, rotate_half's slices, negation and concatenation, the products.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qk/Analysis/QKVViews.h"
+#include "qk/Analysis/RoPEMatcher.h"
+#include "qk/Transforms/Passes.h"
+#include "qk/Transforms/Remarks.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::qk {
+#define GEN_PASS_DEF_QKFUSEROPE
+#include "qk/Transforms/Passes.h.inc"
+} // namespace mlir::qk
+
+using namespace mlir;
+using namespace mlir::qk;
+
+namespace {
+
+constexpr StringLiteral kCategory = "qk-fuse-rope";
+
+//===----------------------------------------------------------------------===//
+// What it matches
+//===----------------------------------------------------------------------===//
+
+/// Ops through which a rotation is followed forward from the norm.
+bool isRotationOp(Operation *op) {
+  if (isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+          tensor::CollapseShapeOp, tensor::CastOp, tensor::ConcatOp>(op))
+    return true;
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  return generic && generic.getNumReductionLoops() == 0 &&
+         generic->getNumResults() == 1;
+}
+
+/// The values a rotation may end in: results of concatenations and
+/// elementwise generics reached from `result` through rotation ops, latest
+/// first.
+SmallVector<Value> candidateRoots(Value result) {
+  SmallVector<Value> roots;
+  llvm::SetVector<Operation *> seen;
+  SmallVector<Value> work = {result};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (!isRotationOp(user) || !seen.insert(user))
+        continue;
+      if (isa<tensor::ConcatOp, linalg::GenericOp>(user))
+        roots.push_back(user->getResult(0));
+      llvm::append_range(work, user->getResults());
+    }
+  }
+  llvm::sort(roots, [](Value a, Value b) {
+    Operation *x = a.getDefiningOp(), *y = b.getDefiningOp();
+    if (x->getBlock() == y->getBlock())
+      return y->isBeforeInBlock(x);
+    return x > y; // different blocks: any fixed order
+  });
+  return roots;
+}
+
+/// A matched rotation with the ops it reads through.
+struct Site {
+  RoPESite rope;
+  llvm::SetVector<Operation *> ops;
+};
+
+//===----------------------------------------------------------------------===//
+// Legality
+//===----------------------------------------------------------------------===//
+
+/// Where the heads of the sites sit in the op's ranges: for every range, the
+/// rope step it gets (null: none).
+FailureOr<SmallVector<bool>>
+rotatedRanges(FusedQKNormOp op, ArrayRef<Site> sites, MatchFailure &why) {
+  SmallVector<NormRangeAttr> ranges = op.getNormRanges();
+  SmallVector<int64_t> covered(ranges.size(), 0);
+  int64_t d = sites.front().rope.rotation.headDim;
+  for (const Site &s : sites) {
+    for (int64_t start : s.rope.headStarts) {
+      bool placed = false;
+      for (auto [r, range] : llvm::enumerate(ranges)) {
+        int64_t rel = start - range.getColumnOffset();
+        if (rel < 0)
+          continue;
+        int64_t g = rel / range.getGroupPitch();
+        int64_t in = rel % range.getGroupPitch();
+        if (g >= range.getNumGroups() || in >= range.getGroupSize())
+          continue;
+        if (in % d || range.getGroupSize() % d)
+          return why.fail("heads-not-groups",
+                          "a rotated head does not start at a head of a "
+                          "normalised group",
+                          {{"head_start", std::to_string(start)}});
+        ++covered[r];
+        placed = true;
+        break;
+      }
+      if (!placed)
+        return why.fail("outside-ranges",
+                        "a rotated head is not normalised by the fused op",
+                        {{"head_start", std::to_string(start)}});
+    }
+  }
+  SmallVector<bool> rotated(ranges.size(), false);
+  for (auto [r, range] : llvm::enumerate(ranges)) {
+    int64_t heads = range.getNumGroups() * (range.getGroupSize() / d);
+    if (covered[r] == 0)
+      continue;
+    if (covered[r] != heads)
+      return why.fail("partial-range",
+                      llvm::formatv("{0} of the {1} heads of a normalised "
+                                    "range are rotated; the rest would need "
+                                    "another launch",
+                                    covered[r], heads)
+                          .str());
+    rotated[r] = true;
+  }
+  return rotated;
+}
+
+/// The columns of a row that the view `op` (of a buffer with layout
+/// `layout`) and its view users read, into `columns`; false when a reader
+/// reads through something other than a view.
+bool readColumns(Value value, MemRefType layout, llvm::DenseSet<int64_t> &out,
+                 const llvm::SetVector<Operation *> &skip) {
+  for (Operation *user : value.getUsers()) {
+    // tensor.dim reads the shape, not the elements.
+    if (skip.contains(user) || isa<tensor::DimOp>(user))
+      continue;
+    if (isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+            tensor::CollapseShapeOp, tensor::CastOp>(user)) {
+      FailureOr<MemRefType> next = getViewLayout(user, layout);
+      if (succeeded(next)) {
+        if (!readColumns(user->getResult(0), *next, out, skip))
+          return false;
+        continue;
+      }
+    }
+    FailureOr<ColumnPattern> pattern = getColumnPattern(layout);
+    if (failed(pattern))
+      return false;
+    SmallVector<int64_t> cols = {pattern->offset};
+    for (auto [size, stride] : pattern->dims) {
+      SmallVector<int64_t> next;
+      for (int64_t c : cols)
+        for (int64_t i = 0; i < size; ++i)
+          next.push_back(c + i * stride);
+      cols = std::move(next);
+    }
+    out.insert(cols.begin(), cols.end());
+  }
+  return true;
+}
+
+/// The rotations rewrite the heads in place: nothing else may read them.
+LogicalResult checkReaders(FusedQKNormOp op, ArrayRef<Site> sites,
+                           ArrayRef<bool> rotated, MatchFailure &why) {
+  llvm::SetVector<Operation *> dag;
+  DenseSet<Operation *> roots;
+  for (const Site &s : sites) {
+    dag.insert(s.ops.begin(), s.ops.end());
+    roots.insert(s.rope.value.getDefiningOp());
+  }
+  // Ops of the rotations that compute from the heads: every reader of
+  // theirs is a rotation op too (the roots' readers move to the view).
+  llvm::SetVector<Operation *> fromHeads;
+  SmallVector<Value> work = {op.getResult()[0]};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers())
+      if (dag.contains(user) && fromHeads.insert(user))
+        llvm::append_range(work, user->getResults());
+  }
+  for (Operation *o : fromHeads) {
+    if (roots.contains(o))
+      continue;
+    for (Operation *user : o->getUsers())
+      if (!dag.contains(user) && !isa<tensor::DimOp>(user))
+        return why.fail("unrotated-read",
+                        opName(user) +
+                            " reads the heads before their rotation, which "
+                            "the fused op would overwrite in place");
+  }
+  // Other readers of the norm's result: columns no rotation touches.
+  DenseSet<int64_t> read;
+  auto qkvType = cast<RankedTensorType>(op.getResult()[0].getType());
+  if (!readColumns(op.getResult()[0], identityBufferType(qkvType), read, dag))
+    return why.fail("unrotated-read",
+                    "the normalised qkv is read through something other than "
+                    "a view, which would see the rotated heads");
+  for (auto [r, range] : llvm::enumerate(op.getNormRanges())) {
+    if (!rotated[r])
+      continue;
+    for (int64_t g = 0; g < range.getNumGroups(); ++g)
+      for (int64_t c = 0; c < range.getGroupSize(); ++c)
+        if (read.contains(range.getColumnOffset() + g * range.getGroupPitch() +
+                          c))
+          return why.fail(
+              "unrotated-read",
+              "the normalised q/k columns are read elsewhere "
+              "without the rotation",
+              {{"column", std::to_string(range.getColumnOffset() +
+                                         g * range.getGroupPitch() + c)}});
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The rewrite
+//===----------------------------------------------------------------------===//
+
+struct Fusion {
+  FusedQKNormOp op;
+  SmallVector<Site> sites;
+  SmallVector<bool> rotated;
+};
+
+/// Finds the rotations of `op`'s heads and checks them.
+FailureOr<Fusion> analyze(FusedQKNormOp op, DominanceInfo &dom,
+                          MatchFailure &why) {
+  Fusion f;
+  f.op = op;
+  if (op->getNumResults() != 1)
+    return why.fail("memref", "the fused op works on buffers");
+  for (NormRangeAttr range : op.getNormRanges())
+    if (range.getRopeStep())
+      return why.fail("already-rotated", "the op rotates already");
+  Value result = op.getResult()[0];
+  DenseSet<Operation *> taken;
+  MatchFailure lastMiss;
+  for (Value root : candidateRoots(result)) {
+    if (taken.contains(root.getDefiningOp()))
+      continue;
+    ElementEvaluator eval(result);
+    MatchFailure miss;
+    FailureOr<RoPESite> rope = matchRoPESite(root, eval, miss);
+    if (failed(rope)) {
+      if (!lastMiss.hasFailed())
+        lastMiss = miss;
+      continue;
+    }
+    Site s{*rope, eval.visitedOps()};
+    taken.insert(s.ops.begin(), s.ops.end());
+    f.sites.push_back(std::move(s));
+  }
+  if (f.sites.empty()) {
+    if (lastMiss.hasFailed())
+      return why.fail(lastMiss.code, lastMiss.message, lastMiss.figures);
+    return why.fail("no-rotation", "no rotation reads the normalised heads");
+  }
+  const RotationMatch &m = f.sites.front().rope.rotation;
+  for (const Site &s : f.sites)
+    if (!(s.rope.rotation == m))
+      return why.fail("rotations-differ",
+                      "the heads of one fused op are rotated differently "
+                      "(one launch carries one rotation)");
+  Type elementType = op.getQkvType().getElementType();
+  for (Value t : {m.cos, m.sin}) {
+    auto type = cast<ShapedType>(t.getType());
+    if (type.getElementType() != elementType && !type.getElementType().isF32())
+      return why.fail("table-type", "a cos/sin table of " +
+                                        typeString(type.getElementType()));
+  }
+  for (Value v : {m.cos, m.sin, m.positions})
+    if (v && !dom.properlyDominates(v, op))
+      return why.fail("tables-after-norm",
+                      "the cos/sin tables or positions are computed after "
+                      "the norm");
+  if (m.positions) {
+    auto type = cast<ShapedType>(m.positions.getType());
+    if (!type.getElementType().isSignlessInteger(32) &&
+        !type.getElementType().isSignlessInteger(64))
+      return why.fail("positions-type",
+                      "positions of " + typeString(type.getElementType()));
+  }
+  FailureOr<SmallVector<bool>> rotated = rotatedRanges(op, f.sites, why);
+  if (failed(rotated))
+    return failure();
+  f.rotated = *rotated;
+  if (failed(checkReaders(op, f.sites, f.rotated, why)))
+    return failure();
+  return f;
+}
+
+/// Rewrites `f`; returns the new op.
+FusedQKNormOp rewrite(RewriterBase &rewriter, Fusion &f) {
+  FusedQKNormOp op = f.op;
+  const RotationMatch &m = f.sites.front().rope.rotation;
+  SmallVector<Value> tables = {m.cos};
+  if (m.sin != m.cos)
+    tables.push_back(m.sin);
+  SmallVector<NormRangeAttr> ranges = op.getNormRanges();
+  bool perHead = true;
+  for (auto [r, range] : llvm::enumerate(ranges))
+    if (f.rotated[r] && range.getGroupSize() != m.headDim)
+      perHead = false;
+  auto step = RopeStepAttr::get(
+      rewriter.getContext(), m.style, m.rotaryDim, perHead ? 0 : m.headDim,
+      /*cos=*/0, /*sin=*/m.sin == m.cos ? 0 : 1, m.cosColumn, m.sinColumn,
+      m.perPair, m.rounding);
+  SmallVector<Attribute> newRanges;
+  for (auto [r, range] : llvm::enumerate(ranges)) {
+    if (!f.rotated[r]) {
+      newRanges.push_back(range);
+      continue;
+    }
+    SmallVector<Attribute> steps(range.getSteps());
+    steps.push_back(step);
+    newRanges.push_back(range.withSteps(steps));
+  }
+  rewriter.setInsertionPoint(op);
+  auto fused = FusedQKNormOp::create(
+      rewriter, op.getLoc(), op->getResultTypes(), op.getWeights(), tables,
+      m.positions, op.getQkv(), rewriter.getArrayAttr(newRanges));
+  rewriter.replaceOp(op, fused->getResults());
+  // Readers of each rotation read the heads it rotated, now in place.
+  for (Site &s : f.sites)
+    rewriter.replaceAllUsesWith(s.rope.value, s.rope.unrotated);
+  // The rotations' ops, now unread (the cos/sin gather included, unless
+  // something else reads it). A dynamic shape read with tensor.dim keeps an
+  // op alive: those reads are resolved to the shapes' sources first
+  // (tensor.dim of a DPS op's result is the dim of its init, of
+  // tensor.empty its size operand, ...).
+  llvm::SetVector<Operation *> ops;
+  for (Site &s : f.sites)
+    ops.insert(s.ops.begin(), s.ops.end());
+  SmallVector<Operation *> dims;
+  for (Operation *o : ops)
+    for (Operation *user : o->getUsers())
+      if (isa<tensor::DimOp>(user))
+        dims.push_back(user);
+  if (!dims.empty()) {
+    RewritePatternSet patterns(rewriter.getContext());
+    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+    tensor::DimOp::getCanonicalizationPatterns(patterns, rewriter.getContext());
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+    (void)applyOpPatternsGreedily(dims, std::move(patterns), config);
+  }
+  DenseSet<Operation *> erased;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Operation *o : llvm::reverse(ops)) {
+      if (erased.contains(o) || !o->use_empty() || !isMemoryEffectFree(o))
+        continue;
+      rewriter.eraseOp(o);
+      erased.insert(o);
+      changed = true;
+    }
+  }
+  return fused;
+}
+
+std::string describe(const Fusion &f) {
+  const RotationMatch &m = f.sites.front().rope.rotation;
+  int64_t heads = 0;
+  for (const Site &s : f.sites)
+    heads += s.rope.headStarts.size();
+  return llvm::formatv(
+             "fused RoPE into the QK norm: {0} heads rotated in place ({1}, "
+             "rotary_dim {2} of {3}, cos/sin {4}, rounded {5}); the rotation's "
+             "slices, concatenations and products are gone",
+             heads, stringifyRopeStyle(m.style), m.rotaryDim, m.headDim,
+             m.positions ? "gathered by position" : "per token",
+             m.rounding == RopeRounding::PerOp ? "after every operation"
+                                               : "once")
+      .str();
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct QKFuseRoPEPass : public qk::impl::QKFuseRoPEBase<QKFuseRoPEPass> {
+  void runOnOperation() override {
+    DominanceInfo dom(getOperation());
+    SmallVector<FusedQKNormOp> ops;
+    getOperation()->walk([&](FusedQKNormOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (FusedQKNormOp op : ops) {
+      MatchFailure why;
+      FailureOr<Fusion> f = analyze(op, dom, why);
+      if (failed(f)) {
+        if (why.code != "no-rotation" && why.code != "memref" &&
+            why.code != "already-rotated")
+          reportMissed(op.getLoc(),
+                       remark::RemarkOpts::name("NotFused").category(kCategory),
+                       "RoPE not fused into the QK norm: ", why);
+        continue;
+      }
+      Location loc = op.getLoc();
+      std::string text = describe(*f);
+      int64_t heads = 0;
+      for (const Site &s : f->sites)
+        heads += s.rope.headStarts.size();
+      const RotationMatch &m = f->sites.front().rope.rotation;
+      rewrite(rewriter, *f);
+      ++numFusedRotations;
+      reportPassed(loc, remark::RemarkOpts::name("Fused").category(kCategory),
+                   [&](std::string &message, Figures &figures) {
+                     message = text;
+                     figures = {{"heads", std::to_string(heads)},
+                                {"style", stringifyRopeStyle(m.style).str()},
+                                {"rotary_dim", std::to_string(m.rotaryDim)},
+                                {"head_dim", std::to_string(m.headDim)}};
+                   });
+    }
+  }
+};
+
+} // namespace
