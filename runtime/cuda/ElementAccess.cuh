@@ -84,6 +84,13 @@ template <class T> struct Access<T, 8> { // 16-bit types
     unpackWord((T *)nullptr, r.z, f[4], f[5]);
     unpackWord((T *)nullptr, r.w, f[6], f[7]);
   }
+  // Values already representable in T (rounded) pack exactly.
+  static __device__ Raw pack(const float (&f)[8]) {
+    return make_uint4(packWord((T *)nullptr, f[0], f[1]),
+                      packWord((T *)nullptr, f[2], f[3]),
+                      packWord((T *)nullptr, f[4], f[5]),
+                      packWord((T *)nullptr, f[6], f[7]));
+  }
   static __device__ void store(T *p, const float (&f)[8]) {
     store16(p, packWord((T *)nullptr, f[0], f[1]),
             packWord((T *)nullptr, f[2], f[3]),
@@ -103,6 +110,9 @@ template <> struct Access<float, 4> {
     f[2] = r.z;
     f[3] = r.w;
   }
+  static __device__ Raw pack(const float (&f)[4]) {
+    return make_float4(f[0], f[1], f[2], f[3]);
+  }
   static __device__ void store(float *p, const float (&f)[4]) {
     store16(p, __float_as_uint(f[0]), __float_as_uint(f[1]),
             __float_as_uint(f[2]), __float_as_uint(f[3]));
@@ -114,6 +124,9 @@ template <class T> struct Access<T, 1> {
   static __device__ Raw load(const T *p) { return *p; }
   static __device__ void unpack(const Raw &r, float (&f)[1]) {
     f[0] = Elem<T>::toFloat(r);
+  }
+  static __device__ Raw pack(const float (&f)[1]) {
+    return Elem<T>::fromFloat(f[0]);
   }
   static __device__ void store(T *p, const float (&f)[1]) {
     *p = Elem<T>::fromFloat(f[0]);

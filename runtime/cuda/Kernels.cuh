@@ -355,7 +355,7 @@ __global__ void __launch_bounds__(BLOCK,
 // Block kernel: one block per row, the row cached in registers.
 //===----------------------------------------------------------------------===//
 
-__device__ float blockSum(float v, float (*red)[32], int parity) {
+__device__ inline float blockSum(float v, float (*red)[32], int parity) {
 #pragma unroll
   for (int off = 16; off > 0; off /= 2)
     v += __shfl_xor_sync(0xffffffffu, v, off);

@@ -27,6 +27,8 @@ enum RangeFlags : int32_t {
   // the loads after pdlWait() see those writes. It overlaps the first DRAM
   // round trip with the previous kernel's tail.
   kPrefetchOwnRows = 8,
+  // qk_fused_rms_norm_rope: this range's bit is set in rotated_ranges.
+  kRotated = 16,
 };
 
 template <class Off> struct DevRange {
@@ -117,12 +119,12 @@ __device__ WorkerRows<Off> locateWorker(const Params<NR, Off> &p,
 // waits until the previous kernel has finished and its writes are visible.
 // The index math and the parameter-block misses thus overlap the previous
 // kernel's tail. No global memory is read or written before pdlWait().
-__device__ void pdlLaunchDependents() {
+__device__ inline void pdlLaunchDependents() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
-__device__ void pdlWait() {
+__device__ inline void pdlWait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif

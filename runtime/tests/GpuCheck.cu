@@ -12,11 +12,15 @@
 //   4. offsets beyond 2^31 elements (the 64-bit path) and a launch the
 //      driver refuses (QK_STATUS_DEVICE_ERROR, nothing written);
 //   5. the host cost of one call (validation + launch).
-// Exit status 0 iff every check passed. Usage: qk-runtime-gpu-check [-q]
+//   6. norm + RoPE (qk_fused_rms_norm_rope, RopeTestSupport.h): the rope
+//      case matrix, out-of-range positions, graph capture, invalid rope
+//      arguments.
+// Exit status 0 iff every check passed.
+// Usage: qk-runtime-gpu-check [-q] [--rope]   (--rope: section 6 only)
 //
 //===----------------------------------------------------------------------===//
 
-#include "TestSupport.h"
+#include "RopeTestSupport.h"
 
 #include <cuda_runtime.h>
 
@@ -160,6 +164,50 @@ struct GraphBackend final : DeviceBackend {
     if (!check(cudaGraphLaunch(exec, stream), "graph launch") ||
         !check(cudaStreamSynchronize(stream), "graph replay"))
       std::exit(2);
+    return st;
+  }
+};
+
+// qk_fused_rms_norm_rope on device memory; with `graph`, each call is
+// captured into a CUDA graph (which must not run it: the capture of a call
+// that allocated or synchronised would fail) and then replayed once.
+struct DeviceRopeBackend final : qktest::RopeBackend {
+  DeviceBackend dev;
+  bool graph = false;
+  int captures = 0;
+  qktest::Backend &base() override { return dev; }
+  qk_status_t callRope(qk_dtype_t dtype, const void *in, int64_t inStride,
+                       void *out, int64_t outStride, int64_t numTokens,
+                       const qk_norm_range_t *ranges, int32_t numRanges,
+                       const qk_rope_t *rope, uint32_t rotated) override {
+    cudaStream_t s = dev.stream;
+    if (!graph) {
+      qk_status_t st =
+          qk_fused_rms_norm_rope(dtype, in, inStride, out, outStride, numTokens,
+                                 ranges, numRanges, rope, rotated, s);
+      if (!check(cudaStreamSynchronize(s), "rope kernel") ||
+          !check(cudaGetLastError(), "rope kernel"))
+        std::exit(2);
+      return st;
+    }
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    if (!check(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal),
+               "begin capture"))
+      std::exit(2);
+    qk_status_t st =
+        qk_fused_rms_norm_rope(dtype, in, inStride, out, outStride, numTokens,
+                               ranges, numRanges, rope, rotated, s);
+    if (!check(cudaStreamEndCapture(s, &g), "end capture") ||
+        !check(cudaGraphInstantiate(&exec, g, 0), "instantiate"))
+      std::exit(2);
+    ++captures;
+    if (st == QK_STATUS_OK &&
+        (!check(cudaGraphLaunch(exec, s), "graph launch") ||
+         !check(cudaStreamSynchronize(s), "graph replay")))
+      std::exit(2);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(g);
     return st;
   }
 };
@@ -339,7 +387,11 @@ bool checkDeviceError(DeviceBackend &be) {
 } // namespace
 
 int main(int argc, char **argv) {
-  const bool quiet = argc > 1 && std::strcmp(argv[1], "-q") == 0;
+  bool quiet = false, ropeOnly = false;
+  for (int i = 1; i < argc; ++i) {
+    quiet = quiet || std::strcmp(argv[i], "-q") == 0;
+    ropeOnly = ropeOnly || std::strcmp(argv[i], "--rope") == 0;
+  }
   cudaDeviceProp prop;
   if (!check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties"))
     return 2;
@@ -348,8 +400,8 @@ int main(int argc, char **argv) {
     const char *v = std::getenv(name);
     return v ? v : "-";
   };
-  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s;",
-              prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+  std::printf("device: %s (sm_%d%d, %d SMs), runtime %s, PDL %s;", prop.name,
+              prop.major, prop.minor, prop.multiProcessorCount,
               qk_runtime_name(),
               std::getenv("QK_RUNTIME_DISABLE_PDL") ? "disabled" : "enabled");
   for (const char *name :
@@ -363,88 +415,133 @@ int main(int argc, char **argv) {
     return 1;
   }
   int failures = 0, total = 0;
-
-  // 1. The case matrix on device memory.
-  qktest::MatrixOptions o;
-  o.tokens = {0, 1, 7, 300};
-  o.headDims = {64, 80, 96, 128, 192, 256, 512};
-  o.fullWidths = {1024, 2048, 4096, 5120, 8192, 16384};
-  o.wideTokens = {1, 37};
-  o.modelTokens = {1, 16, 1000, 4099};
-  {
-    DeviceBackend be;
-    for (const qktest::Case &c : qktest::buildCases(o)) {
-      ++total;
-      failures += !qktest::runCase(c, be, !quiet);
-    }
-    // Large T at the anchors' largest size, bf16 (the float64 reference
-    // on the host is the slow part).
-    qktest::MatrixOptions big;
-    big.modelTokens = {32768};
-    for (const qktest::Case &c : qktest::buildCases(big))
-      if (c.dtype == QK_DTYPE_BF16 &&
-          c.name.find("ranges") == std::string::npos) {
-        ++total;
-        failures += !qktest::runCase(c, be, true);
-      }
-  }
-  std::printf("device cases: %d of %d failed\n", failures, total);
-
-  // 2. CUDA graphs: capture once per case, replay on two more fresh inputs.
   int graphFailures = 0, graphTotal = 0;
-  {
-    GraphBackend gb;
-    qktest::MatrixOptions g;
-    g.tokens = {1, 300};
-    g.headDims = {64, 128, 256};
-    g.fullWidths = {4096};
-    g.wideTokens = {5};
-    g.modelTokens = {16, 1024};
-    for (const qktest::Case &c0 : qktest::buildCases(g))
-      for (int round = 0; round < 3; ++round) {
-        qktest::Case c = c0;
-        c.seed = c0.seed * 101 + uint64_t(round);
-        c.name = "graph#" + std::to_string(round) + " " + c0.name;
-        ++graphTotal;
-        graphFailures += !qktest::runCase(c, gb, !quiet);
-      }
-    const bool reused = gb.replays == 2 * gb.captures && gb.captures > 0;
-    std::printf("%s graphs: %d captures, %d replays on fresh data, %d of %d "
-                "cases failed\n",
-                reused && !graphFailures ? "PASS" : "FAIL", gb.captures,
-                gb.replays, graphFailures, graphTotal);
-    graphFailures += !reused;
-  }
-
-  // 3. Invalid arguments.
   int invalid = 0;
+  if (ropeOnly)
+    goto rope; // --rope: section 6 only
+
   {
-    DeviceBackend be;
-    invalid = qktest::runInvalidArgumentTests(be);
+    // 1. The case matrix on device memory.
+    qktest::MatrixOptions o;
+    o.tokens = {0, 1, 7, 300};
+    o.headDims = {64, 80, 96, 128, 192, 256, 512};
+    o.fullWidths = {1024, 2048, 4096, 5120, 8192, 16384};
+    o.wideTokens = {1, 37};
+    o.modelTokens = {1, 16, 1000, 4099};
+    {
+      DeviceBackend be;
+      for (const qktest::Case &c : qktest::buildCases(o)) {
+        ++total;
+        failures += !qktest::runCase(c, be, !quiet);
+      }
+      // Large T at the anchors' largest size, bf16 (the float64 reference
+      // on the host is the slow part).
+      qktest::MatrixOptions big;
+      big.modelTokens = {32768};
+      for (const qktest::Case &c : qktest::buildCases(big))
+        if (c.dtype == QK_DTYPE_BF16 &&
+            c.name.find("ranges") == std::string::npos) {
+          ++total;
+          failures += !qktest::runCase(c, be, true);
+        }
+    }
+    std::printf("device cases: %d of %d failed\n", failures, total);
+
+    // 2. CUDA graphs: capture once per case, replay on two more fresh inputs.
+    {
+      GraphBackend gb;
+      qktest::MatrixOptions g;
+      g.tokens = {1, 300};
+      g.headDims = {64, 128, 256};
+      g.fullWidths = {4096};
+      g.wideTokens = {5};
+      g.modelTokens = {16, 1024};
+      for (const qktest::Case &c0 : qktest::buildCases(g))
+        for (int round = 0; round < 3; ++round) {
+          qktest::Case c = c0;
+          c.seed = c0.seed * 101 + uint64_t(round);
+          c.name = "graph#" + std::to_string(round) + " " + c0.name;
+          ++graphTotal;
+          graphFailures += !qktest::runCase(c, gb, !quiet);
+        }
+      const bool reused = gb.replays == 2 * gb.captures && gb.captures > 0;
+      std::printf("%s graphs: %d captures, %d replays on fresh data, %d of %d "
+                  "cases failed\n",
+                  reused && !graphFailures ? "PASS" : "FAIL", gb.captures,
+                  gb.replays, graphFailures, graphTotal);
+      graphFailures += !reused;
+    }
+
+    // 3. Invalid arguments.
+    {
+      DeviceBackend be;
+      invalid = qktest::runInvalidArgumentTests(be);
+    }
+
+    // 4. 64-bit offsets and the device-error path.
+    {
+      DeviceBackend be;
+      invalid += !checkLargeOffsets(be);
+      invalid += !checkDeviceError(be);
+    }
+
+    // 5. Host cost of one call.
+    {
+      DeviceBackend be;
+      double t1 = hostCostUs(be, 1), t8k = hostCostUs(be, 8192),
+             t0 = hostCostUs(be, 0);
+      bool ok = t1 <= 5.0 && t8k <= 5.0;
+      std::printf("%s host cost per call: T=1 %.2f us, T=8192 %.2f us, T=0 "
+                  "(validation only) %.2f us (target <= 5 us)\n",
+                  ok ? "PASS" : "FAIL", t1, t8k, t0);
+      invalid += !ok;
+    }
   }
 
-  // 4. 64-bit offsets and the device-error path.
+rope:
+  // 6. Norm + RoPE (RopeTestSupport.h): every style x rounding x order x
+  // per_pair x dtype over the model shapes of the brief (Qwen3-8B, GLM-4.5
+  // partial 0.5, Qwen3-Next strided q with 0.25, Gemma3 D256 1+w, OLMo2
+  // full-width norm with per-head rope, Llama4-like), table dtype,
+  // positions dtype and table layout cycling, T in {1, 7, 300}; the
+  // anchors at T = 4096; out-of-range positions (NaN, nothing else
+  // written); a graph-captured subset; the invalid rope arguments.
+  int ropeFailures = 0, ropeTotal = 0;
   {
-    DeviceBackend be;
-    invalid += !checkLargeOffsets(be);
-    invalid += !checkDeviceError(be);
+    DeviceRopeBackend rb;
+    for (const qktest::RopeCase &c :
+         qktest::buildRopeCases(true, {1, 7, 300})) {
+      ++ropeTotal;
+      ropeFailures += !qktest::runRopeCase(c, rb, !quiet, false);
+    }
+    for (const qktest::RopeCase &c : qktest::buildRopeCases(true, {4096}, 5))
+      if (c.c.dtype != QK_DTYPE_F16) {
+        ++ropeTotal;
+        ropeFailures += !qktest::runRopeCase(c, rb, !quiet, false);
+      }
+    for (const qktest::RopeCase &c :
+         qktest::buildRopeBadPositionCases({7, 300})) {
+      ++ropeTotal;
+      ropeFailures += !qktest::runRopeCase(c, rb, true, false);
+    }
+    rb.graph = true;
+    for (const qktest::RopeCase &c : qktest::buildRopeCases(true, {1, 16}, 7)) {
+      qktest::RopeCase g = c;
+      g.c.name = "graph " + c.c.name;
+      ++ropeTotal;
+      ropeFailures += !qktest::runRopeCase(g, rb, !quiet, false);
+    }
+    std::printf("%s rope graphs: %d captured calls\n",
+                rb.captures > 0 ? "PASS" : "FAIL", rb.captures);
+    rb.graph = false;
+    invalid += qktest::runRopeInvalidTests(rb, false);
   }
-
-  // 5. Host cost of one call.
-  {
-    DeviceBackend be;
-    double t1 = hostCostUs(be, 1), t8k = hostCostUs(be, 8192),
-           t0 = hostCostUs(be, 0);
-    bool ok = t1 <= 5.0 && t8k <= 5.0;
-    std::printf("%s host cost per call: T=1 %.2f us, T=8192 %.2f us, T=0 "
-                "(validation only) %.2f us (target <= 5 us)\n",
-                ok ? "PASS" : "FAIL", t1, t8k, t0);
-    invalid += !ok;
-  }
+  std::printf("rope device cases: %d of %d failed\n", ropeFailures, ropeTotal);
 
   std::printf("SUMMARY: %d/%d device cases failed, %d/%d graph cases failed, "
-              "%d invalid-argument/large-offset/device-error/host-cost checks "
-              "failed\n",
-              failures, total, graphFailures, graphTotal, invalid);
-  return failures || graphFailures || invalid ? 1 : 0;
+              "%d/%d rope cases failed, %d invalid-argument/large-offset/"
+              "device-error/host-cost/rope-invalid checks failed\n",
+              failures, total, graphFailures, graphTotal, ropeFailures,
+              ropeTotal, invalid);
+  return failures || graphFailures || ropeFailures || invalid ? 1 : 0;
 }

@@ -61,6 +61,13 @@ struct RopeSpec {
 struct RopeCase {
   Case c;
   RopeSpec r;
+  // Whether the implementation's rope call must normalise bit-identically
+  // to its plain call. The host always does; the CUDA runtime does when both
+  // take the same lanes per element (aligned rows and tables), while its
+  // element-by-element rope kernel and the norm's shifted kernel sum in
+  // different orders. Where false, up to 1% (+8) of the elements may differ
+  // (each within the float64 sanity bound).
+  bool exactNorm = true;
 };
 
 // One rope call on a backend (host memory or device memory).
@@ -391,7 +398,7 @@ inline void sanityCheck(const RopeCase &rc, const CaseData &cd,
 // Runs one rope case; prints a line; returns whether it passed. `plainCall`
 // runs the backend's qk_fused_rms_norm (the expected values' source).
 inline bool runRopeCase(const RopeCase &rc, RopeBackend &rb,
-                        bool verbose = true) {
+                        bool verbose = true, bool strict = true) {
   const Case &c = rc.c;
   Backend &be = rb.base();
   CaseData cd;
@@ -465,7 +472,7 @@ inline bool runRopeCase(const RopeCase &rc, RopeBackend &rb,
   }
   // 3. Bit for bit, NaN for bad rows (the expected buffer holds a NaN
   // there; any NaN passes).
-  int64_t rotatedChecked = 0, diffs = 0;
+  int64_t rotatedChecked = 0, diffs = 0, firstDiff = 0;
   if (res.ok) {
     const qk_dtype_t d = cd.dtype;
     const int64_t n = int64_t(got.size()) / cd.es;
@@ -476,10 +483,20 @@ inline bool runRopeCase(const RopeCase &rc, RopeBackend &rb,
                                      g == getBits(d, hostOut0, 0, i)));
       if (!same) {
         if (!diffs)
-          res.error("element %lld: got bits 0x%x (%.6g), expected 0x%x (%.6g)",
-                    (long long)(i - outBase), g, decode(d, g), e, decode(d, e));
+          firstDiff = i;
         ++diffs;
       }
+    }
+    const bool exact = strict || rc.exactNorm;
+    const int64_t allowed = exact ? 0 : n / 100 + 8;
+    if (diffs > allowed) {
+      const uint32_t g = getBits(d, got, 0, firstDiff),
+                     e = getBits(d, expect, 0, firstDiff);
+      res.error("%lld elements differ (allowed %lld); first: element %lld: "
+                "got bits 0x%x (%.6g), expected 0x%x (%.6g)",
+                (long long)diffs, (long long)allowed,
+                (long long)(firstDiff - outBase), g, decode(d, g), e,
+                decode(d, e));
     }
     forRotatedGroups(c, rd, [&](int64_t, size_t ri, int64_t, int64_t) {
       rotatedChecked += c.ranges[ri].groupSize;
@@ -629,7 +646,10 @@ buildRopeCases(bool full, const std::vector<int64_t> &tokens, int stride = 1) {
                 rc.r.cosColumn = 3;
                 rc.r.sinColumn = 1;
                 rc.r.rowPad = 5;
+                rc.exactNorm = false;
               }
+              if ((m.rotaryDim / 2) % 8 != 0)
+                rc.exactNorm = false;
               if (k % 7 == 3) // only q rotates
                 rc.r.rotated = 1;
               std::string flags = std::string(style ? " gptj" : " neox") +
@@ -670,9 +690,11 @@ buildRopeCases(bool full, const std::vector<int64_t> &tokens, int stride = 1) {
         name += " out of place";
       } else if (v == 1) {
         rc.c.inStride = m.stride + 3;
+        rc.exactNorm = false;
         name += " stride W+3";
       } else if (v == 2) {
         rc.c.inMisalign = 1;
+        rc.exactNorm = false;
         rc.c.inStride = m.stride + 1;
         rc.r.style = QK_ROPE_STYLE_GPTJ;
         rc.r.beforeNorm = 1;
@@ -692,6 +714,42 @@ buildRopeCases(bool full, const std::vector<int64_t> &tokens, int stride = 1) {
         cases.push_back(x);
       }
     }
+  return cases;
+}
+
+// Out-of-range positions (the CUDA runtime's NaN contract): every third
+// token's position below 0 or at/after table_rows, both orders, both
+// positions dtypes.
+inline std::vector<RopeCase>
+buildRopeBadPositionCases(const std::vector<int64_t> &tokens) {
+  std::vector<RopeCase> cases;
+  uint64_t seed = 9000;
+  for (int bn = 0; bn < 2; ++bn)
+    for (int pk = 1; pk <= 2; ++pk)
+      for (qk_dtype_t d : {QK_DTYPE_BF16, QK_DTYPE_F32}) {
+        RopeModel m = ropeModels(true)[bn ? 5 : 0];
+        RopeCase rc;
+        rc.c.dtype = d;
+        rc.c.ranges = m.ranges;
+        rc.c.inStride = m.stride;
+        rc.r.headDim = m.headDim;
+        rc.r.rotaryDim = m.rotaryDim;
+        rc.r.style = bn ? QK_ROPE_STYLE_GPTJ : QK_ROPE_STYLE_NEOX;
+        rc.r.beforeNorm = bn;
+        rc.r.pos = PosKind(pk);
+        rc.r.shared = true;
+        rc.r.perPair = 1;
+        rc.r.badEvery = 3;
+        for (int64_t T : tokens) {
+          RopeCase x = rc;
+          x.c.numTokens = T;
+          x.c.seed = ++seed;
+          x.c.name = std::string(m.name) + " out-of-range positions" +
+                     (pk == 2 ? " i64" : " i32") +
+                     (bn ? " before_norm gptj" : "");
+          cases.push_back(x);
+        }
+      }
   return cases;
 }
 

@@ -1,0 +1,297 @@
+//===- RopeRuntime.cu - CUDA qk_fused_rms_norm_rope -----------------------===//
+//
+// The host side of norm + RoPE (RopeKernels.cuh): which worker shape a call
+// takes, its grid, the launch. The shapes mirror the norm's dispatch
+// (CudaRuntime.cu) group size for group size -- team of 8/16/32 lanes, NV
+// accesses per lane, a block per row for wide groups, one or two rows in
+// flight -- so that a rope call normalises with the same lanes and the
+// same reduction tree as qk_fused_rms_norm and its normalised values are
+// bit-identical to the norm's.
+//
+// What the fast (16-byte vector) path needs beyond the norm's conditions:
+// head_dim and rotary_dim / 2 multiples of the vector width, cos and sin
+// (at their first column) and their row strides 16-byte aligned. Other
+// calls take element-by-element workers (VW = 1), correct but slower.
+// UNSUPPORTED (with a message): rotated groups wider than 12288 elements (the
+// shared-memory exchange of a block worker) and groups wider than 4096 vectors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qk/Runtime/QKNormRuntime.h"
+
+#include "../common/Validate.h"
+#include "Launch.cuh"
+#include "Options.h"
+#include "RopeKernels.cuh"
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace {
+
+using qk::runtime::RopeInfo;
+
+// Largest dynamic shared memory a launch may use without an opt-in.
+constexpr int64_t kMaxSharedBytes = 48 * 1024;
+
+qk_status_t sharedPerSm(int device, int &bytes) {
+  static DeviceCache cache;
+  bytes = cache.value[device].load(std::memory_order_relaxed);
+  if (bytes > 0)
+    return QK_STATUS_OK;
+  cudaError_t err = cudaDeviceGetAttribute(
+      &bytes, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
+  if (err != cudaSuccess)
+    return deviceError(err, "cudaDeviceGetAttribute(MaxSharedMemoryPerSM)");
+  cache.value[device].store(bytes, std::memory_order_relaxed);
+  return QK_STATUS_OK;
+}
+
+// Resident blocks of `Kernel` at `block` threads and `smem` dynamic bytes:
+// the register bound (cached by blocksPerSm) capped by shared memory (1 KiB
+// of it is reserved per block).
+template <auto Kernel>
+qk_status_t ropeBlocksPerSm(int device, int block, int64_t smem, int &count) {
+  if (qk_status_t st = blocksPerSm<Kernel>(device, block, count))
+    return st;
+  if (smem > 0) {
+    int perSm = 0;
+    if (qk_status_t st = sharedPerSm(device, perSm))
+      return st;
+    const int64_t bySmem = int64_t(perSm) / (smem + 1024);
+    if (bySmem < count)
+      count = bySmem < 1 ? 1 : int(bySmem);
+  }
+  return QK_STATUS_OK;
+}
+
+template <class T, int VW, int TEAM, int NV, int R, class P>
+qk_status_t launchRopeTeamR(P &p, const Target &t) {
+  constexpr int kBlock = R == 1 ? 256 : 128;
+  constexpr int64_t teamsPerBlock = kBlock / TEAM;
+  constexpr auto kernel = ropeKernel<T, VW, TEAM, NV, R, kBlock, P>;
+  const int64_t smem =
+      (p.rope.flags & kRopeExchange) ? teamsPerBlock * R * p.rope.slot * 4 : 0;
+  int perSm = 0;
+  if (qk_status_t st = ropeBlocksPerSm<kernel>(t.device, kBlock, smem, perSm))
+    return st;
+  const int64_t resident = int64_t(t.sms) * perSm * teamsPerBlock;
+  splitWork(p.base, (int64_t(p.base.numTokens) + R - 1) / R, resident);
+  p.base.tokensPerTeam *= R;
+  p.base.prefetchTeams = t.l2Prefetch ? int32_t(resident) : 0;
+  const int64_t teams = int64_t(p.base.totalGroups) * p.base.teamsPerGroup;
+  const int grid = int((teams + teamsPerBlock - 1) / teamsPerBlock);
+  return launch<kernel>(p, grid, kBlock, t.stream, size_t(smem));
+}
+
+// One row in flight while the GPU holds a team for every row, else two
+// (NV = 1 only), as launchTeam does for the norm. The wide parameter block
+// (more than two ranges, huge offsets) always holds one.
+template <class T, int VW, int TEAM, int NV, class P>
+qk_status_t launchRopeTeam(P &p, const Target &t) {
+  if constexpr (NV == 1 && std::is_same_v<P, CompactRopeParams>) {
+    int perSm = 0;
+    const int64_t smem =
+        (p.rope.flags & kRopeExchange) ? (256 / TEAM) * p.rope.slot * 4 : 0;
+    if (qk_status_t st =
+            ropeBlocksPerSm<ropeKernel<T, VW, TEAM, NV, 1, 256, P>>(
+                t.device, 256, smem, perSm))
+      return st;
+    const int64_t resident = int64_t(t.sms) * perSm * (256 / TEAM);
+    if (int64_t(p.base.numTokens) * p.base.totalGroups > resident)
+      return launchRopeTeamR<T, VW, TEAM, NV, 2>(p, t);
+  }
+  return launchRopeTeamR<T, VW, TEAM, NV, 1>(p, t);
+}
+
+// A block per row, sized like the norm's block kernel.
+template <class T, int VW, int NV, class P>
+qk_status_t launchRopeBlock(P &p, int nAcc, const Target &t) {
+  int block = ((nAcc + NV - 1) / NV + 31) / 32 * 32;
+  if (block < 64)
+    block = 64;
+  constexpr auto kernel = ropeKernel<T, VW, 0, NV, 1, 512, P>;
+  const int64_t smem =
+      (p.rope.flags & kRopeExchange) ? int64_t(p.rope.slot) * 4 : 0;
+  int perSm = 0;
+  if (qk_status_t st = ropeBlocksPerSm<kernel>(t.device, block, smem, perSm))
+    return st;
+  const int64_t resident = int64_t(t.sms) * perSm;
+  splitWork(p.base, int64_t(p.base.numTokens), resident,
+            Options::get().blockWaves);
+  p.base.prefetchTeams = t.l2Prefetch ? int32_t(resident) : 0;
+  const int grid = p.base.totalGroups * p.base.teamsPerGroup;
+  return launch<kernel>(p, grid, block, t.stream, size_t(smem));
+}
+
+// The norm's thresholds (CudaRuntime.cu dispatch), in accesses.
+template <class T, int VW, class P>
+qk_status_t dispatchRope(P &p, int64_t maxGroupSize, const Target &t) {
+  const int64_t nAcc = maxGroupSize / VW;
+  if constexpr (VW > 1) {
+    if (nAcc <= 8)
+      return launchRopeTeam<T, VW, 8, 1>(p, t);
+    if (nAcc <= 16)
+      return launchRopeTeam<T, VW, 16, 1>(p, t);
+    if (nAcc <= 32)
+      return launchRopeTeam<T, VW, 32, 1>(p, t);
+    if (nAcc <= 64)
+      return launchRopeTeam<T, VW, 32, 2>(p, t);
+  }
+  if (nAcc <= 128)
+    return launchRopeTeam<T, VW, 32, 4>(p, t);
+  if (nAcc <= 512 * 4)
+    return launchRopeBlock<T, VW, 4>(p, int(nAcc), t);
+  if (nAcc <= 512 * 8)
+    return launchRopeBlock<T, VW, 8>(p, int(nAcc), t);
+  return fail(QK_STATUS_UNSUPPORTED,
+              "the CUDA rope kernels hold at most 4096 accesses per group "
+              "(group_size %lld, %d elements per access)",
+              (long long)maxGroupSize, VW);
+}
+
+template <class P>
+P makeRopeParams(const void *in, int64_t inStride, void *out, int64_t outStride,
+                 int64_t numTokens, const qk_norm_range_t *ranges,
+                 int numRanges, const CallInfo &info, const qk_rope_t &rope,
+                 uint32_t rotated, const RopeInfo &ri, int vw) {
+  using Off = decltype(P::base.numTokens);
+  P p = {};
+  p.base = makeParams<decltype(p.base)>(in, inStride, out, outStride, numTokens,
+                                        ranges, numRanges, info.totalGroups);
+  for (int r = 0; r < numRanges; ++r)
+    if ((rotated >> r) & 1u)
+      p.base.ranges[r].flags |= kRotated;
+  const int64_t tes = ri.tableElementSize;
+  DevRope<Off> &d = p.rope;
+  d.cos = static_cast<const char *>(rope.cos) + rope.cos_column * tes;
+  d.sin = static_cast<const char *>(rope.sin) + rope.sin_column * tes;
+  d.positions = rope.positions;
+  d.cosStride = Off(rope.cos_row_stride);
+  d.sinStride = Off(rope.sin_row_stride);
+  d.tableRows = Off(rope.table_rows);
+  d.headDim = int32_t(rope.head_dim);
+  d.rotaryDim = int32_t(rope.rotary_dim);
+  d.slot = int32_t((info.maxGroupSize + 3) / 4 * 4);
+  const bool gptj = rope.style == QK_ROPE_STYLE_GPTJ;
+  const int64_t half = rope.rotary_dim / 2;
+  int flags = (gptj ? kRopeGptj : 0) |
+              (rope.rounding == QK_ROPE_ROUNDING_ONCE ? kRopeOnce : 0) |
+              (rope.before_norm ? kRopeBeforeNorm : 0) |
+              (rope.per_pair ? kRopePerPair : 0) |
+              (rope.table_dtype == QK_DTYPE_F32 ? kRopeTableF32 : 0) |
+              (rope.positions_dtype == QK_INDEX_I64 ? kRopePosI64 : 0);
+  if (!gptj || vw == 1)
+    flags |= kRopeExchange;
+  if (vw > 1 && half % vw == 0) {
+    flags |= kRopePartnerVector;
+    auto aligned = [&](const void *q, int64_t stride) {
+      return reinterpret_cast<uintptr_t>(q) % 16 == 0 &&
+             (rope.table_rows == 1 || (stride * tes) % 16 == 0);
+    };
+    if (rope.rotary_dim % vw == 0 && aligned(d.cos, rope.cos_row_stride) &&
+        aligned(d.sin, rope.sin_row_stride))
+      flags |= kRopeTableVector;
+  }
+  d.flags = flags;
+  return p;
+}
+
+template <class T>
+qk_status_t
+dispatchRopeType(const void *in, int64_t inStride, void *out, int64_t outStride,
+                 int64_t numTokens, const qk_norm_range_t *ranges,
+                 int numRanges, const CallInfo &info, const qk_rope_t &rope,
+                 uint32_t rotated, const RopeInfo &ri, const Target &t) {
+  constexpr int kVec = 16 / sizeof(T);
+  // The norm's conditions for 16-byte accesses, plus whole vectors per head.
+  bool vec =
+      reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
+      reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
+      (numTokens <= 1 || (inStride % kVec == 0 && outStride % kVec == 0));
+  for (int r = 0; r < numRanges; ++r)
+    vec = vec && ranges[r].column_offset % kVec == 0 &&
+          ranges[r].group_size % kVec == 0 &&
+          (ranges[r].num_groups == 1 || ranges[r].group_stride % kVec == 0);
+  // The vector kernels also need whole vectors per head and vector loads
+  // of the tables (RopeKernels.cuh, kRopeTableVector); other calls take the
+  // element-by-element kernels.
+  const int64_t tes = ri.tableElementSize;
+  auto tableAligned = [&](const void *base, int64_t column, int64_t stride) {
+    return (reinterpret_cast<uintptr_t>(base) + uintptr_t(column * tes)) % 16 ==
+               0 &&
+           (rope.table_rows == 1 || (stride * tes) % 16 == 0);
+  };
+  vec = vec && rope.head_dim % kVec == 0 && (rope.rotary_dim / 2) % kVec == 0 &&
+        tableAligned(rope.cos, rope.cos_column, rope.cos_row_stride) &&
+        tableAligned(rope.sin, rope.sin_column, rope.sin_row_stride);
+  // A block worker exchanges a whole group through shared memory.
+  const bool exchange = rope.style != QK_ROPE_STYLE_GPTJ || !vec;
+  const int64_t vw = vec ? kVec : 1;
+  if (exchange && info.maxGroupSize / vw > 128 &&
+      info.maxGroupSize * 4 > kMaxSharedBytes)
+    return fail(QK_STATUS_UNSUPPORTED,
+                "the CUDA rope kernels rotate groups of at most %lld elements "
+                "(group_size %lld; the rotation exchanges a group through "
+                "48 KiB of shared memory)",
+                (long long)(kMaxSharedBytes / 4), (long long)info.maxGroupSize);
+  const int64_t span =
+      (numTokens - 1) * (inStride > outStride ? inStride : outStride) +
+      info.rowExtent;
+  const bool compact =
+      vec && numRanges <= 2 && !Options::get().forceWideParams &&
+      span <= INT32_MAX && numTokens <= (int64_t(1) << 30) &&
+      rope.cos_row_stride <= INT32_MAX && rope.sin_row_stride <= INT32_MAX &&
+      rope.table_rows <= INT32_MAX;
+  if (compact) {
+    auto p = makeRopeParams<CompactRopeParams>(in, inStride, out, outStride,
+                                               numTokens, ranges, numRanges,
+                                               info, rope, rotated, ri, kVec);
+    return dispatchRope<T, kVec>(p, info.maxGroupSize, t);
+  }
+  auto p = makeRopeParams<WideRopeParams>(in, inStride, out, outStride,
+                                          numTokens, ranges, numRanges, info,
+                                          rope, rotated, ri, int(vw));
+  if (vec)
+    return dispatchRope<T, kVec>(p, info.maxGroupSize, t);
+  return dispatchRope<T, 1>(p, info.maxGroupSize, t);
+}
+
+} // namespace
+
+extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
+    qk_dtype_t dtype, const void *in, int64_t in_token_stride, void *out,
+    int64_t out_token_stride, int64_t num_tokens, const qk_norm_range_t *ranges,
+    int32_t num_ranges, const qk_rope_t *rope, uint32_t rotated_ranges,
+    void *stream) {
+  qk::runtime::clearError();
+  CallInfo info;
+  RopeInfo ri;
+  if (qk_status_t st = qk::runtime::validateRopeCall(
+          dtype, in, in_token_stride, out, out_token_stride, num_tokens, ranges,
+          num_ranges, rope, rotated_ranges, info, ri))
+    return st;
+  if (!ri.active) // rope == NULL or no rotated range: the norm alone
+    return qk_fused_rms_norm(dtype, in, in_token_stride, out, out_token_stride,
+                             num_tokens, ranges, num_ranges, stream);
+  if (num_tokens == 0)
+    return QK_STATUS_OK;
+  Target t;
+  t.stream = static_cast<cudaStream_t>(stream);
+  cudaError_t err = cudaGetDevice(&t.device);
+  if (err != cudaSuccess)
+    return deviceError(err, "cudaGetDevice");
+  if (qk_status_t st = smCount(t.device, t.sms))
+    return st;
+  t.l2Prefetch = Options::get().l2Prefetch;
+  switch (dtype) {
+#define QK_DTYPE(NAME, ...)                                                    \
+  case QK_DTYPE_##NAME:                                                        \
+    return dispatchRopeType<DeviceType<QK_DTYPE_##NAME>::type>(                \
+        in, in_token_stride, out, out_token_stride, num_tokens, ranges,        \
+        num_ranges, info, *rope, rotated_ranges, ri, t);
+#include "qk/Runtime/Codes.def"
+  }
+  return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
+}
