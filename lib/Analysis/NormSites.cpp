@@ -60,8 +60,9 @@ bool isSafeForValueBounds(Value v, DenseSet<Value> &seen, int depth = 0) {
   });
 }
 
-/// Whether `size` equals dim 0 of `source`.
-bool isTokenCount(OpFoldResult size, Value source) {
+} // namespace
+
+bool mlir::qk::isTokenCount(OpFoldResult size, Value source) {
   std::optional<int64_t> staticSize = getConstantIntValue(size);
   int64_t sourceRows = cast<RankedTensorType>(source.getType()).getDimSize(0);
   if (staticSize)
@@ -91,6 +92,8 @@ bool isTokenCount(OpFoldResult size, Value source) {
       ValueBoundsConstraintSet::Variable(source, 0));
   return succeeded(equal) && *equal;
 }
+
+namespace {
 
 /// Whether `slice` covers every row (dim 0) of its source.
 bool coversAllRows(tensor::ExtractSliceOp slice) {

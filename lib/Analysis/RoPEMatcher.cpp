@@ -2,6 +2,8 @@
 
 #include "qk/Analysis/RoPEMatcher.h"
 
+#include "qk/Analysis/NormSites.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -158,6 +160,38 @@ ElementExpr *ElementEvaluator::evaluateImpl(Value value,
   }
   if (auto cast = dyn_cast<tensor::CastOp>(def))
     return evaluate(cast.getSource(), index);
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(def)) {
+    // Row t of the result is row t of the source where it was inserted
+    // (every row: a slice of all tokens), else of the destination.
+    ArrayRef<int64_t> offsets = insert.getStaticOffsets();
+    ArrayRef<int64_t> sizes = insert.getStaticSizes();
+    ArrayRef<int64_t> strides = insert.getStaticStrides();
+    if (llvm::any_of(offsets, ShapedType::isDynamic) ||
+        llvm::any_of(strides, ShapedType::isDynamic) ||
+        llvm::any_of(sizes.drop_front(), ShapedType::isDynamic))
+      return fail("dynamic-slice", "an insert_slice with a dynamic offset, "
+                                   "stride or column size");
+    if (offsets[0] != 0 || strides[0] != 1 ||
+        !isTokenCount(insert.getMixedSizes()[0], insert.getDest()))
+      return fail("other-token",
+                  "an insert_slice that does not cover every token row");
+    llvm::SmallBitVector dropped = insert.getDroppedDims();
+    std::vector<int64_t> source;
+    bool inside = true;
+    for (size_t d = 0; d < offsets.size() && inside; ++d) {
+      if (d == 0) {
+        source.push_back(0);
+        continue;
+      }
+      int64_t rel = index[d] - offsets[d];
+      inside = rel >= 0 && rel % strides[d] == 0 && rel / strides[d] < sizes[d];
+      if (inside && !dropped.test(d))
+        source.push_back(rel / strides[d]);
+    }
+    if (inside)
+      return evaluate(insert.getSource(), source);
+    return evaluate(insert.getDest(), index);
+  }
   if (auto concat = dyn_cast<tensor::ConcatOp>(def)) {
     int64_t dim = concat.getDim();
     if (dim == 0)
@@ -637,6 +671,52 @@ FailureOr<RotationMatch> matchHead(ArrayRef<Element> head, int64_t base,
                   "per token and one column per frequency or element");
 }
 } // namespace
+
+/// The index of column `column` of a [T, C] or [T, H, D] value.
+static std::vector<int64_t> columnIndex(RankedTensorType type, int64_t column) {
+  if (type.getRank() == 2)
+    return {0, column};
+  int64_t d = type.getDimSize(2);
+  return {0, column / d, column % d};
+}
+
+FailureOr<std::optional<RotationMatch>>
+mlir::qk::matchRotatedColumns(Value value, int64_t start, int64_t headDim,
+                              ElementEvaluator &eval, MatchFailure &why) {
+  auto type = cast<RankedTensorType>(value.getType());
+  Type elementType = type.getElementType();
+  SmallVector<Element> head(headDim);
+  bool any = false;
+  for (int64_t j = 0; j < headDim; ++j) {
+    ElementExpr *e = eval.evaluate(value, columnIndex(type, start + j));
+    if (!e)
+      return why.fail(eval.why.code, eval.why.message, eval.why.figures);
+    if (failed(classify(e, elementType, head[j], why)))
+      return failure();
+    any |= head[j].rotated;
+  }
+  if (!any) {
+    for (int64_t j = 0; j < headDim; ++j)
+      if (head[j].column != start + j)
+        return why.fail("moves-columns",
+                        "a column of the normalised value is another column "
+                        "of qkv");
+    return std::optional<RotationMatch>();
+  }
+  FailureOr<RotationMatch> m = matchHead(head, start, why);
+  if (failed(m))
+    return failure();
+  return std::optional<RotationMatch>(*m);
+}
+
+bool mlir::qk::isColumnOf(Value value, int64_t column, ElementEvaluator &eval) {
+  auto type = cast<RankedTensorType>(value.getType());
+  ElementExpr *e = eval.evaluate(value, columnIndex(type, column));
+  int sign = 1;
+  int64_t read;
+  return e && qkvRead(e, sign, read) && sign == 1 && read == column &&
+         e->type == type.getElementType();
+}
 
 FailureOr<RoPESite> mlir::qk::matchRoPESite(Value value, ElementEvaluator &eval,
                                             MatchFailure &why) {

@@ -64,9 +64,9 @@ bool isRotationOp(Operation *op) {
          generic->getNumResults() == 1;
 }
 
-/// The values a rotation may end in: results of concatenations and
-/// elementwise generics reached from `result` through rotation ops, latest
-/// first.
+/// The values a rotation may end in: results of concatenations, reshapes
+/// and elementwise generics reached from `result` through rotation ops,
+/// latest first.
 SmallVector<Value> candidateRoots(Value result) {
   SmallVector<Value> roots;
   llvm::SetVector<Operation *> seen;
@@ -76,7 +76,10 @@ SmallVector<Value> candidateRoots(Value result) {
     for (Operation *user : v.getUsers()) {
       if (!isRotationOp(user) || !seen.insert(user))
         continue;
-      if (isa<tensor::ConcatOp, linalg::GenericOp>(user))
+      // A reshape ends a rotation whose last op works on another shape
+      // (GPT-J's stack of the pairs, then flatten).
+      if (isa<tensor::ConcatOp, linalg::GenericOp, tensor::CollapseShapeOp,
+              tensor::ExpandShapeOp>(user))
         roots.push_back(user->getResult(0));
       llvm::append_range(work, user->getResults());
     }
@@ -314,6 +317,8 @@ FailureOr<Fusion> analyze(FusedQKNormOp op, DominanceInfo &dom,
   return f;
 }
 
+void eraseUnread(RewriterBase &rewriter, llvm::SetVector<Operation *> &ops);
+
 /// Rewrites `f`; returns the new op.
 FusedQKNormOp rewrite(RewriterBase &rewriter, Fusion &f) {
   FusedQKNormOp op = f.op;
@@ -348,14 +353,19 @@ FusedQKNormOp rewrite(RewriterBase &rewriter, Fusion &f) {
   // Readers of each rotation read the heads it rotated, now in place.
   for (Site &s : f.sites)
     rewriter.replaceAllUsesWith(s.rope.value, s.rope.unrotated);
-  // The rotations' ops, now unread (the cos/sin gather included, unless
-  // something else reads it). A dynamic shape read with tensor.dim keeps an
-  // op alive: those reads are resolved to the shapes' sources first
-  // (tensor.dim of a DPS op's result is the dim of its init, of
-  // tensor.empty its size operand, ...).
   llvm::SetVector<Operation *> ops;
   for (Site &s : f.sites)
     ops.insert(s.ops.begin(), s.ops.end());
+  eraseUnread(rewriter, ops);
+  return fused;
+}
+
+/// Erases the rotations' ops that nothing reads any more (the cos/sin
+/// gather included, unless something else reads it). A dynamic shape read
+/// with tensor.dim keeps an op alive: those reads are resolved to the
+/// shapes' sources first (tensor.dim of a DPS op's result is the dim of its
+/// init, of tensor.empty its size operand, ...).
+void eraseUnread(RewriterBase &rewriter, llvm::SetVector<Operation *> &ops) {
   SmallVector<Operation *> dims;
   for (Operation *o : ops)
     for (Operation *user : o->getUsers())
@@ -380,23 +390,151 @@ FusedQKNormOp rewrite(RewriterBase &rewriter, Fusion &f) {
       changed = true;
     }
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Rotation before the norm (Llama4)
+//===----------------------------------------------------------------------===//
+
+/// A norm whose qkv is a base qkv with rotated heads inserted back (the
+/// engine's in-place rotary kernel, functionalized): `qk.fused_qk_norm
+/// outs(insert_slice(rope(q), insert_slice(rope(k), qkv)))`.
+struct RopeFirst {
+  FusedQKNormOp op;
+  Value base;
+  RotationMatch rotation;
+  SmallVector<bool> rotated;
+  int64_t heads = 0;
+  llvm::SetVector<Operation *> ops;
+};
+
+FailureOr<RopeFirst> analyzeRopeFirst(FusedQKNormOp op, DominanceInfo &dom,
+                                      MatchFailure &why) {
+  RopeFirst f;
+  f.op = op;
+  Value init = op.getQkv();
+  if (op->getNumResults() != 1 || !init.getDefiningOp<tensor::InsertSliceOp>())
+    return why.fail("no-rotation", "no rotation writes the heads");
+  for (NormRangeAttr range : op.getNormRanges())
+    if (range.getRopeStep())
+      return why.fail("already-rotated", "the op rotates already");
+  f.base = init;
+  while (auto insert = f.base.getDefiningOp<tensor::InsertSliceOp>())
+    f.base = insert.getDest();
+  if (f.base.getType() != init.getType())
+    return why.fail("no-rotation", "the inserts do not rebuild the qkv");
+  ElementEvaluator eval(f.base);
+  SmallVector<NormRangeAttr> ranges = op.getNormRanges();
+  llvm::BitVector inHead(op.getNumColumns());
+  std::optional<RotationMatch> first;
+  for (NormRangeAttr range : ranges) {
+    bool rotated = false, unrotated = false;
+    for (int64_t g = 0; g < range.getNumGroups(); ++g) {
+      int64_t start = range.getColumnOffset() + g * range.getGroupPitch();
+      FailureOr<std::optional<RotationMatch>> m =
+          matchRotatedColumns(init, start, range.getGroupSize(), eval, why);
+      if (failed(m))
+        return failure();
+      if (!*m) {
+        unrotated = true;
+        continue;
+      }
+      rotated = true;
+      ++f.heads;
+      inHead.set(start, start + range.getGroupSize());
+      if (!first)
+        first = **m;
+      else if (!(**m == *first))
+        return why.fail("rotations-differ",
+                        "the heads of one fused op are rotated differently "
+                        "(one launch carries one rotation)");
+    }
+    if (rotated && unrotated)
+      return why.fail("partial-range", "some heads of a normalised range are "
+                                       "rotated before the norm, others not");
+    f.rotated.push_back(rotated);
+  }
+  if (!first)
+    return why.fail("no-rotation", "no rotation writes the heads");
+  // Every other column of the rebuilt qkv is the base's.
+  for (int64_t c = 0, e = op.getNumColumns(); c < e; ++c)
+    if (!inHead.test(c) && !isColumnOf(init, c, eval))
+      return why.fail("moves-columns",
+                      "the rebuilt qkv changes columns no norm reads",
+                      {{"column", std::to_string(c)}});
+  f.rotation = *first;
+  for (Value v : {f.rotation.cos, f.rotation.sin, f.rotation.positions})
+    if (v && !dom.properlyDominates(v, op))
+      return why.fail("tables-after-norm",
+                      "the cos/sin tables or positions are computed after "
+                      "the norm");
+  // The base is rewritten in place: a reader of it besides the rotation
+  // would make bufferization copy the whole qkv.
+  f.ops = eval.visitedOps();
+  for (Operation *user : f.base.getUsers())
+    if (!f.ops.contains(user) && !isa<tensor::DimOp>(user))
+      return why.fail("unrotated-read",
+                      opName(user) + " reads the qkv before the rotation, "
+                                     "which the fused op would overwrite in "
+                                     "place");
+  return f;
+}
+
+void eraseUnread(RewriterBase &rewriter, llvm::SetVector<Operation *> &ops);
+
+FusedQKNormOp rewriteRopeFirst(RewriterBase &rewriter, RopeFirst &f) {
+  FusedQKNormOp op = f.op;
+  const RotationMatch &m = f.rotation;
+  SmallVector<Value> tables = {m.cos};
+  if (m.sin != m.cos)
+    tables.push_back(m.sin);
+  auto step = RopeStepAttr::get(rewriter.getContext(), m.style, m.rotaryDim,
+                                /*headDim=*/0, /*cos=*/0,
+                                /*sin=*/m.sin == m.cos ? 0 : 1, m.cosColumn,
+                                m.sinColumn, m.perPair, m.rounding);
+  SmallVector<Attribute> newRanges;
+  for (auto [r, range] : llvm::enumerate(op.getNormRanges())) {
+    if (!f.rotated[r]) {
+      newRanges.push_back(range);
+      continue;
+    }
+    SmallVector<Attribute> steps = {step};
+    llvm::append_range(steps, range.getSteps());
+    newRanges.push_back(range.withSteps(steps));
+  }
+  Value oldInit = op.getQkv();
+  rewriter.setInsertionPoint(op);
+  auto fused = FusedQKNormOp::create(
+      rewriter, op.getLoc(), op->getResultTypes(), op.getWeights(), tables,
+      m.positions, f.base, rewriter.getArrayAttr(newRanges));
+  rewriter.replaceOp(op, fused->getResults());
+  llvm::SetVector<Operation *> ops = f.ops;
+  if (Operation *def = oldInit.getDefiningOp())
+    ops.insert(def);
+  eraseUnread(rewriter, ops);
   return fused;
 }
 
-std::string describe(const Fusion &f) {
-  const RotationMatch &m = f.sites.front().rope.rotation;
-  int64_t heads = 0;
-  for (const Site &s : f.sites)
-    heads += s.rope.headStarts.size();
+std::string describeRotation(const RotationMatch &m, int64_t heads,
+                             bool beforeNorm) {
   return llvm::formatv(
-             "fused RoPE into the QK norm: {0} heads rotated in place ({1}, "
-             "rotary_dim {2} of {3}, cos/sin {4}, rounded {5}); the rotation's "
-             "slices, concatenations and products are gone",
+             "fused RoPE into the QK norm: {0} heads rotated in place {6} "
+             "({1}, rotary_dim {2} of {3}, cos/sin {4}, rounded {5}); the "
+             "rotation's slices, concatenations and products are gone",
              heads, stringifyRopeStyle(m.style), m.rotaryDim, m.headDim,
              m.positions ? "gathered by position" : "per token",
              m.rounding == RopeRounding::PerOp ? "after every operation"
-                                               : "once")
+                                               : "once",
+             beforeNorm ? "before the norm" : "after the norm")
       .str();
+}
+
+std::string describe(const Fusion &f) {
+  int64_t heads = 0;
+  for (const Site &s : f.sites)
+    heads += s.rope.headStarts.size();
+  return describeRotation(f.sites.front().rope.rotation, heads,
+                          /*beforeNorm=*/false);
 }
 
 //===----------------------------------------------------------------------===//
@@ -410,6 +548,33 @@ struct QKFuseRoPEPass : public qk::impl::QKFuseRoPEBase<QKFuseRoPEPass> {
     getOperation()->walk([&](FusedQKNormOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (FusedQKNormOp op : ops) {
+      MatchFailure whyFirst;
+      FailureOr<RopeFirst> first = analyzeRopeFirst(op, dom, whyFirst);
+      if (succeeded(first)) {
+        Location loc = op.getLoc();
+        const RotationMatch m = first->rotation;
+        int64_t heads = first->heads;
+        rewriteRopeFirst(rewriter, *first);
+        ++numFusedRotations;
+        reportPassed(loc, remark::RemarkOpts::name("Fused").category(kCategory),
+                     [&](std::string &message, Figures &figures) {
+                       message =
+                           describeRotation(m, heads, /*beforeNorm=*/true);
+                       figures = {{"heads", std::to_string(heads)},
+                                  {"style", stringifyRopeStyle(m.style).str()},
+                                  {"rotary_dim", std::to_string(m.rotaryDim)},
+                                  {"head_dim", std::to_string(m.headDim)},
+                                  {"order", "rope_then_norm"}};
+                     });
+        continue;
+      }
+      if (whyFirst.code != "no-rotation" &&
+          whyFirst.code != "already-rotated") {
+        reportMissed(op.getLoc(),
+                     remark::RemarkOpts::name("NotFused").category(kCategory),
+                     "RoPE before the QK norm not fused: ", whyFirst);
+        continue;
+      }
       MatchFailure why;
       FailureOr<Fusion> f = analyze(op, dom, why);
       if (failed(f)) {

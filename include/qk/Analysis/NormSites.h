@@ -105,6 +105,11 @@ struct NormSiteMismatch : MatchFailure {
   bool isCandidate = true;
 };
 
+/// Whether `size` is dim 0 of `source` (its token count): a static equal
+/// size, `tensor.dim %source, 0`, torch-mlir's reshape size, or what
+/// ValueBoundsConstraintSet proves (only on IR it cannot crash on).
+bool isTokenCount(OpFoldResult size, Value source);
+
 /// The site of `norm`, or why it is none.
 FailureOr<NormSite> matchNormSite(RowNormOpInterface norm,
                                   NormSiteMismatch &why);

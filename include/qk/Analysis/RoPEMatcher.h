@@ -31,6 +31,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <vector>
 
 namespace mlir::qk {
@@ -132,6 +133,16 @@ struct RoPESite {
 /// qkv, every element of it evaluated. The last dimension is the head.
 FailureOr<RoPESite> matchRoPESite(Value value, ElementEvaluator &eval,
                                   MatchFailure &why);
+
+/// Whether columns [start, start + headDim) of `value` ([T, C] or [T, H, D],
+/// computed from `eval`'s qkv) are one head of qkv rotated in place (the
+/// rotation), the same columns unchanged (none), or neither (failure).
+FailureOr<std::optional<RotationMatch>>
+matchRotatedColumns(Value value, int64_t start, int64_t headDim,
+                    ElementEvaluator &eval, MatchFailure &why);
+
+/// Whether column `column` of `value` is the same column of `eval`'s qkv.
+bool isColumnOf(Value value, int64_t column, ElementEvaluator &eval);
 
 } // namespace mlir::qk
 
