@@ -53,6 +53,8 @@ CONFIGS = [
     ("raise", ["--qk-raise-rms-norm"]),
     ("fuse", ["--qk-fuse-strided-qk-norm"]),
     ("raise+fuse", ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"]),
+    ("rope", ["--qk-fuse-rope"]),
+    ("raise+fuse+rope", ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm", "--qk-fuse-rope"]),
     ("decompose", ["--qk-decompose"]),
     ("pipeline-cpu", ["--qk-norm-pipeline=target=cpu"]),
     ("pipeline-cuda", ["--qk-norm-pipeline=target=cuda"]),
