@@ -12,6 +12,8 @@ Per fixture, four qk-opt runs (no python packages needed, only qk-opt):
                                                                count, Passed/Missed remarks
   3. --one-shot-bufferize=bufferize-function-boundaries     -> memref.copy / memref.alloc (before)
   4. 2 followed by the same bufferization                   -> memref.copy / memref.alloc (after)
+  5. 2 + --qk-fuse-rope, then the same bufferization        -> fused rotations (#qk.rope steps on
+                                                               ops) and memref.copy / alloc (+rope)
 
 Counts come from the printed IR, so they do not depend on the remark text; the remarks give the
 reasons (read with python/qk/remarks.py, the package's YAML remark reader: standard library only). "expected" is the zoo's number of QK-norm sites that a correct raise finds in that dtype
@@ -35,6 +37,7 @@ FIXTURES = os.path.join(REPO, "test", "Inputs", "torch-mlir")
 BUFFERIZE = "--one-shot-bufferize=bufferize-function-boundaries"
 RAISE = "--qk-raise-rms-norm"
 FUSE = "--qk-fuse-strided-qk-norm"
+ROPE = "--qk-fuse-rope"
 
 # the fixture's own header: "//   expected: 2 QK-norm site(s) over 2 q/k range(s) ...; raised in bf16: 2"
 EXPECTED = re.compile(r"^//\s+expected: (\d+) QK-norm site\(s\) over (\d+) q/k range\(s\).*raised in \w+: (\d+)", re.M)
@@ -100,6 +103,7 @@ def analyse(qk_opt, path):
     fused = Run(qk_opt, path, [RAISE, FUSE], remarks=True)
     before = Run(qk_opt, path, [BUFFERIZE])
     after = Run(qk_opt, path, [RAISE, FUSE, BUFFERIZE])
+    rope = Run(qk_opt, path, [RAISE, FUSE, ROPE, BUFFERIZE])
     res = dict(sites=sites, ranges=ranges, expected=expected, errors=[])
 
     def val(run, fn, what):
@@ -116,6 +120,11 @@ def analyse(qk_opt, path):
                      val(after, lambda ir: count_op(ir, "memref.copy"), "raise+fuse+bufferize"))
     res["allocs"] = (count_op(before.ir, "memref.alloc") if before.ir is not None else None,
                      count_op(after.ir, "memref.alloc") if after.ir is not None else None)
+    res["rotated_ops"] = val(rope, lambda ir: sum(1 for l in op_lines(ir, "qk.fused_qk_norm")
+                                                   if "#qk.rope" in expand_aliases(l, dict(ALIAS_DEF.findall(ir)))),
+                             "raise+fuse+rope+bufferize")
+    res["rope_copies"] = count_op(rope.ir, "memref.copy") if rope.ir is not None else None
+    res["rope_allocs"] = count_op(rope.ir, "memref.alloc") if rope.ir is not None else None
     res["remarks"] = fused.remarks
     return res
 
@@ -158,8 +167,9 @@ def main():
 
     print(f"qk-opt: {args.qk_opt}\n")
     print("| module | T | dtype | expected sites (ranges) | raised `qk.rms_norm` | `qk.fused_qk_norm` ops | "
-          "fused ranges | `memref.copy` before→after | `memref.alloc` before→after |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "fused ranges | `memref.copy` before→after | `memref.alloc` before→after | "
+          "ops with RoPE fused | `memref.copy` / `memref.alloc` with RoPE fused |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     totals = dict(expected=0, raised=0, ranges=0, fused_ranges=0)
     notes = []
     for (entry, shape, dtype, path), r in zip(files, results):
@@ -168,7 +178,8 @@ def main():
             exp += f" of {r['sites']} (negative)"
         print(f"| {entry} | {shape} | {dtype} | {exp} | {cell(r['raised'])} | {cell(r['fused_ops'])} | "
               f"{cell(r['fused_ranges'])} | {cell(r['copies'][0])}→{cell(r['copies'][1])} | "
-              f"{cell(r['allocs'][0])}→{cell(r['allocs'][1])} |")
+              f"{cell(r['allocs'][0])}→{cell(r['allocs'][1])} | {cell(r['rotated_ops'])} | "
+              f"{cell(r['rope_copies'])} / {cell(r['rope_allocs'])} |")
         if r["expected"] is not None:
             totals["expected"] += r["expected"]
             totals["ranges"] += r["ranges"] if r["expected"] else 0
