@@ -11,8 +11,9 @@
 // Bytes per call: q and k read and written once, the table rows read (rot
 // f32 per token), the positions and the weights. The ceiling: a graph of N
 // device-to-device copies of the same activation bytes over the same
-// rotating buffers (cudaMemcpy2DAsync of the q/k columns: read once, written
-// once), and the plain norm (qk_fused_rms_norm) for reference.
+// rotating buffers (a 16-byte-access kernel copying the q/k columns of each
+// row: read once, written once), and the plain norm (qk_fused_rms_norm)
+// for reference.
 // Usage: qk-rope-bench [T ...]   (default 1 16 8192 32768)
 //
 //===----------------------------------------------------------------------===//
@@ -29,6 +30,18 @@
 #include <vector>
 
 namespace {
+
+// The ceiling: the q|k columns of every row copied to another buffer with
+// 16-byte accesses (read once, written once), rows `stride` bytes apart.
+__global__ void copyColumns(const uint4 *src, uint4 *dst, int64_t rows,
+                            int64_t vecsPerRow, int64_t strideVecs) {
+  const int64_t n = rows * vecsPerRow;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = e / vecsPerRow, c = e % vecsPerRow;
+    dst[r * strideVecs + c] = src[r * strideVecs + c];
+  }
+}
 
 void ck(cudaError_t e, const char *what) {
   if (e != cudaSuccess) {
@@ -139,11 +152,14 @@ int main(int argc, char **argv) {
       q.positions_dtype = QK_INDEX_I64;
       return q;
     };
+    const int64_t vecs = int64_t(T) * qk * 2 / 16;
+    const int copyGrid =
+        int(std::min<int64_t>((vecs + 255) / 256, prop.multiProcessorCount * 8));
     const double copyUs = timeGraph(n, s, [&](int i) {
-      ck(cudaMemcpy2DAsync(static_cast<char *>(act[(i + 1) % n]), rowBytes,
-                           act[i], rowBytes, size_t(qk) * 2, size_t(T),
-                           cudaMemcpyDeviceToDevice, s),
-         "copy");
+      copyColumns<<<copyGrid, 256, 0, s>>>(
+          static_cast<const uint4 *>(act[i]),
+          static_cast<uint4 *>(act[(i + 1) % n]), T, qk * 2 / 16,
+          W * 2 / 16);
     });
     const double normUs = timeGraph(n, s, [&](int i) {
       if (qk_fused_rms_norm(QK_DTYPE_BF16, act[i], W, act[i], W, T, r, 2, s))

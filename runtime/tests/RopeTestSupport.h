@@ -176,7 +176,9 @@ inline bool makeRope(const RopeCase &rc, Backend &be, RopeData &rd) {
   } else {
     rd.cosCol = s.cosColumn;
     rd.sinCol = s.sinColumn;
-    rd.columns = std::max(s.cosColumn, s.sinColumn) + need + 1;
+    // Rows of whole 16-byte vectors unless the case asks for padding (the
+    // vector path needs aligned rows; tab-unaligned cases test the other).
+    rd.columns = (std::max(s.cosColumn, s.sinColumn) + need + 7) / 8 * 8;
   }
   rd.cosStride = rd.sinStride = rd.columns + s.rowPad;
   const int64_t tes = sizeOf(rd.tdt);
@@ -648,7 +650,9 @@ buildRopeCases(bool full, const std::vector<int64_t> &tokens, int stride = 1) {
                 rc.r.rowPad = 5;
                 rc.exactNorm = false;
               }
-              if ((m.rotaryDim / 2) % 8 != 0)
+              // The vector path needs half a multiple of the vector width
+              // (8 for 16-bit types, 4 for f32); else element by element.
+              if ((m.rotaryDim / 2) % (d == QK_DTYPE_F32 ? 4 : 8) != 0)
                 rc.exactNorm = false;
               if (k % 7 == 3) // only q rotates
                 rc.r.rotated = 1;
