@@ -299,9 +299,14 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
   Operation *op = v.getDefiningOp();
   if (!generic->isProperAncestor(op)) {
     FloatAttr f;
+    IntegerAttr i;
     if (matchPattern(v, m_Constant(&f))) {
       out.f = make(ElementExpr::Const, v.getType());
       out.f->constant = f.getValueAsDouble();
+      return out;
+    }
+    if (matchPattern(v, m_Constant(&i))) {
+      out.i = IndexValue{IndexValue::Const, i.getInt(), Value()};
       return out;
     }
     return failed("captured-value",
@@ -355,6 +360,82 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
     out.i = loops[index.getDim()];
     return out;
   }
+  // Index arithmetic on constants (a generic that computes its partner's
+  // index: (d + half) mod D), comparisons and selects between them.
+  if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::RemUIOp,
+          arith::RemSIOp, arith::DivUIOp, arith::DivSIOp, arith::CmpIOp>(op)) {
+    FailureOr<Scalar> a = scalar(op->getOperand(0), generic, loops);
+    if (mlir::failed(a))
+      return a;
+    FailureOr<Scalar> b = scalar(op->getOperand(1), generic, loops);
+    if (mlir::failed(b))
+      return b;
+    if (a->f || b->f)
+      return failed("unsupported-op", "integer arithmetic on a float");
+    if (a->i.kind != IndexValue::Const || b->i.kind != IndexValue::Const) {
+      // x + 0 and x * 1 keep the token (or a position) as it is.
+      IndexValue x = a->i.kind == IndexValue::Const ? b->i : a->i;
+      int64_t c = a->i.kind == IndexValue::Const ? a->i.value : b->i.value;
+      bool keeps =
+          (isa<arith::AddIOp>(op) && c == 0) ||
+          (isa<arith::MulIOp>(op) && c == 1) ||
+          (isa<arith::SubIOp>(op) && b->i.kind == IndexValue::Const && c == 0);
+      out.i = keeps ? x : IndexValue{};
+      return out;
+    }
+    int64_t x = a->i.value, y = b->i.value, r = 0;
+    if (isa<arith::AddIOp>(op)) {
+      r = x + y;
+    } else if (isa<arith::SubIOp>(op)) {
+      r = x - y;
+    } else if (isa<arith::MulIOp>(op)) {
+      r = x * y;
+    } else if (isa<arith::CmpIOp>(op)) {
+      switch (cast<arith::CmpIOp>(op).getPredicate()) {
+      case arith::CmpIPredicate::eq:
+        r = x == y;
+        break;
+      case arith::CmpIPredicate::ne:
+        r = x != y;
+        break;
+      case arith::CmpIPredicate::slt:
+      case arith::CmpIPredicate::ult:
+        r = x < y;
+        break;
+      case arith::CmpIPredicate::sle:
+      case arith::CmpIPredicate::ule:
+        r = x <= y;
+        break;
+      case arith::CmpIPredicate::sgt:
+      case arith::CmpIPredicate::ugt:
+        r = x > y;
+        break;
+      case arith::CmpIPredicate::sge:
+      case arith::CmpIPredicate::uge:
+        r = x >= y;
+        break;
+      }
+    } else {
+      // Division and remainder of non-negative indices by a positive one.
+      if (y <= 0 || x < 0)
+        return failed("unsupported-op", "an index division by " +
+                                            std::to_string(y) + " of " +
+                                            std::to_string(x));
+      r = isa<arith::RemUIOp, arith::RemSIOp>(op) ? x % y : x / y;
+    }
+    out.i = IndexValue{IndexValue::Const, r, Value()};
+    return out;
+  }
+  if (auto select = dyn_cast<arith::SelectOp>(op)) {
+    FailureOr<Scalar> c = scalar(select.getCondition(), generic, loops);
+    if (mlir::failed(c))
+      return c;
+    if (c->f || c->i.kind != IndexValue::Const)
+      return failed("unsupported-op",
+                    "a select whose condition depends on the token");
+    return scalar(c->i.value ? select.getTrueValue() : select.getFalseValue(),
+                  generic, loops);
+  }
   if (isa<arith::IndexCastOp, arith::ExtSIOp, arith::TruncIOp>(op)) {
     FailureOr<Scalar> a = scalar(op->getOperand(0), generic, loops);
     if (mlir::failed(a) || a->f)
@@ -362,13 +443,13 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
     return a;
   }
   if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
-    // A gather: table[row, column], row = the token or its position.
     Value table = extract.getTensor();
     auto tableType = cast<RankedTensorType>(table.getType());
     if (generic->isAncestor(table.getParentBlock()->getParentOp()) ||
-        tableType.getRank() != 2 || !isa<FloatType>(tableType.getElementType()))
+        tableType.getRank() < 1 || !isa<FloatType>(tableType.getElementType()))
       return failed("unsupported-gather",
-                    "a tensor.extract that is not a row of a 2-D table");
+                    "a tensor.extract of a tensor defined inside the generic "
+                    "or not of floats");
     SmallVector<IndexValue> at;
     for (Value i : extract.getIndices()) {
       FailureOr<Scalar> s = scalar(i, generic, loops);
@@ -376,11 +457,26 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
         return s;
       at.push_back(s->i);
     }
-    if (at[1].kind != IndexValue::Const ||
-        (at[0].kind != IndexValue::Token && at[0].kind != IndexValue::Position))
+    // An element of the token's own row (the partner element of a head,
+    // or a per-token table): evaluated like any other read.
+    if (at[0].kind == IndexValue::Token &&
+        llvm::all_of(ArrayRef(at).drop_front(), [](const IndexValue &i) {
+          return i.kind == IndexValue::Const;
+        })) {
+      std::vector<int64_t> index(at.size(), 0);
+      for (size_t d = 1; d < at.size(); ++d)
+        index[d] = at[d].value;
+      out.f = evaluate(table, index);
+      if (!out.f)
+        return failure();
+      return out;
+    }
+    // A gather: table[positions[token], column].
+    if (tableType.getRank() != 2 || at[1].kind != IndexValue::Const ||
+        at[0].kind != IndexValue::Position)
       return failed("unsupported-gather",
-                    "a table read at a row other than the token or its "
-                    "position, or at a computed column");
+                    "a tensor read at a row other than the token or its "
+                    "position, or at a column computed from the token");
     out.f = make(ElementExpr::Table, tableType.getElementType());
     out.f->table = table;
     out.f->column = at[1].value;
@@ -477,8 +573,11 @@ struct Term {
 
 bool parseTerm(ElementExpr *e, Term &t) {
   e = stripCasts(e);
-  while (e->kind == ElementExpr::Neg) {
-    t.sign = -t.sign;
+  // A product widened before the sum keeps its own type: the rounding
+  // check then sees that the graph rounds the product and not the sum.
+  while (e->kind == ElementExpr::Neg || e->kind == ElementExpr::Ext) {
+    if (e->kind == ElementExpr::Neg)
+      t.sign = -t.sign;
     e = stripCasts(e->lhs);
   }
   if (e->kind != ElementExpr::Mul)

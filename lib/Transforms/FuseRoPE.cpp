@@ -153,6 +153,15 @@ rotatedRanges(FusedQKNormOp op, ArrayRef<Site> sites, MatchFailure &why) {
   return rotated;
 }
 
+/// `op`, or the op of `ops` that holds it in a region (a tensor.extract in
+/// a rotation's body reads for that rotation); null if neither.
+Operation *ownerIn(Operation *op, const llvm::SetVector<Operation *> &ops) {
+  for (; op; op = op->getParentOp())
+    if (ops.contains(op))
+      return op;
+  return nullptr;
+}
+
 /// The columns of a row that the view `op` (of a buffer with layout
 /// `layout`) and its view users read, into `columns`; false when a reader
 /// reads through something other than a view.
@@ -160,7 +169,7 @@ bool readColumns(Value value, MemRefType layout, llvm::DenseSet<int64_t> &out,
                  const llvm::SetVector<Operation *> &skip) {
   for (Operation *user : value.getUsers()) {
     // tensor.dim reads the shape, not the elements.
-    if (skip.contains(user) || isa<tensor::DimOp>(user))
+    if (ownerIn(user, skip) || isa<tensor::DimOp>(user))
       continue;
     if (isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp,
             tensor::CollapseShapeOp, tensor::CastOp>(user)) {
@@ -203,14 +212,15 @@ LogicalResult checkReaders(FusedQKNormOp op, ArrayRef<Site> sites,
   while (!work.empty()) {
     Value v = work.pop_back_val();
     for (Operation *user : v.getUsers())
-      if (dag.contains(user) && fromHeads.insert(user))
-        llvm::append_range(work, user->getResults());
+      if (Operation *owner = ownerIn(user, dag))
+        if (fromHeads.insert(owner))
+          llvm::append_range(work, owner->getResults());
   }
   for (Operation *o : fromHeads) {
     if (roots.contains(o))
       continue;
     for (Operation *user : o->getUsers())
-      if (!dag.contains(user) && !isa<tensor::DimOp>(user))
+      if (!ownerIn(user, dag) && !isa<tensor::DimOp>(user))
         return why.fail("unrotated-read",
                         opName(user) +
                             " reads the heads before their rotation, which "

@@ -357,8 +357,7 @@ func.func @unrotated_heads_transposed(%qkv: tensor<8x128xbf16>, %wq: tensor<16xb
 // -----
 
 // d. Mixed rounding: bf16 products, then their sum in f32 and one truncf;
-// neither per_op nor once. (The reason is not-rope: the products are read
-// through extf, which the term matcher does not look through.)
+// neither per_op nor once.
 // CHECK-LABEL: func.func @mixed_rounding(
 // CHECK-NOT: #qk.rope
 // CHECK: qk.fused_qk_norm ins(%{{.*}}, %{{.*}} : tensor<16xbf16>, tensor<16xbf16>) outs(%{{.*}} : tensor<8x128xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 9.99999997E-7, weight = 0, rounding = before_weight>, #qk.range<column_offset = 64, num_groups = 2, group_size = 16, epsilon = 9.99999997E-7, weight = 1, rounding = before_weight>] -> tensor<8x128xbf16>
@@ -372,7 +371,7 @@ func.func @unrotated_heads_transposed(%qkv: tensor<8x128xbf16>, %wq: tensor<16xb
 #id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 #bc3 = affine_map<(d0, d1, d2) -> (d0, 0, d2)>
 func.func @mixed_rounding(%qkv: tensor<8x128xbf16>, %wq: tensor<16xbf16>, %wk: tensor<16xbf16>, %cache: tensor<32x16xbf16>, %pos: tensor<8xi64>) -> (tensor<8x4x16xbf16>, tensor<8x32xbf16>, tensor<8x32xbf16>) {
-  // expected-remark-re @+1 {{RoPE not fused into the QK norm: an element is not `x * cos + rotate(x) * sin` of qkv columns and table entries", reason=not-rope}}
+  // expected-remark-re @+1 {{RoPE not fused into the QK norm: the rotation rounds neither after every operation in bf16 nor once after f32 arithmetic", reason=rounding-points}}
   %f = qk.fused_qk_norm ins(%wq, %wk : tensor<16xbf16>, tensor<16xbf16>) outs(%qkv : tensor<8x128xbf16>) ranges [#qk.range<column_offset = 0, num_groups = 4, group_size = 16, epsilon = 1.0e-06, weight = 0, rounding = before_weight>, #qk.range<column_offset = 64, num_groups = 2, group_size = 16, epsilon = 1.0e-06, weight = 1, rounding = before_weight>] -> tensor<8x128xbf16>
   %q = tensor.extract_slice %f[0, 0] [8, 64] [1, 1] : tensor<8x128xbf16> to tensor<8x64xbf16>
   %k = tensor.extract_slice %f[0, 64] [8, 32] [1, 1] : tensor<8x128xbf16> to tensor<8x32xbf16>
