@@ -295,9 +295,8 @@ __global__ void __launch_bounds__(BLOCK,
       for (int i = 0; i < R; ++i) {
         if (bad[i] || t0 + i >= me.end)
           continue;
-        const int col = (rf & kRopePerPair)
-                            ? ep::ropeFrequency(gptj, j0[v], half)
-                            : j0[v];
+        const int col =
+            (rf & kRopePerPair) ? ep::ropeFrequency(gptj, j0[v], half) : j0[v];
         const int64_t bytes = (rf & kRopeTableF32) ? 4 : int(sizeof(T));
         prefetchL1(static_cast<const char *>(ro.cos) +
                    (row[i] * int64_t(ro.cosStride) + col) * bytes);

@@ -518,8 +518,7 @@ rope:
         ++ropeTotal;
         ropeFailures += !qktest::runRopeCase(c, rb, !quiet, false);
       }
-      for (const qktest::RopeCase &c :
-           qktest::buildRopeBadPositionCases({7})) {
+      for (const qktest::RopeCase &c : qktest::buildRopeBadPositionCases({7})) {
         ++ropeTotal;
         ropeFailures += !qktest::runRopeCase(c, rb, !quiet, false);
       }

@@ -14,7 +14,7 @@
 // rotating buffers (a 16-byte-access kernel copying the q/k columns of each
 // row: read once, written once), and the plain norm (qk_fused_rms_norm)
 // for reference.
-// Usage: qk-rope-bench [T ...]   (default 1 16 8192 32768)
+// Usage: qk-rope-bench [--hot-tables] [T ...]   (default 1 16 8192 32768)
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,12 +85,20 @@ double timeGraph(int n, cudaStream_t s,
 } // namespace
 
 int main(int argc, char **argv) {
-  std::vector<int64_t> tokens = {1, 16, 8192, 32768};
-  if (argc > 1) {
-    tokens.clear();
-    for (int i = 1; i < argc; ++i)
+  std::vector<int64_t> tokens;
+  // --hot-tables: every call of a graph reads the same cos/sin table and
+  // positions (as the layers of one model step do, which keeps them in
+  // L2); only the activations rotate. Default: tables and positions rotate
+  // with the activations (cold, the pessimistic case).
+  bool hotTables = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--hot-tables") == 0)
+      hotTables = true;
+    else
       tokens.push_back(std::atoll(argv[i]));
   }
+  if (tokens.empty())
+    tokens = {1, 16, 8192, 32768};
   cudaDeviceProp prop;
   ck(cudaGetDeviceProperties(&prop, 0), "properties");
   std::printf("device: %s, %d SMs, L2 %d MiB\n", prop.name,
@@ -142,6 +150,8 @@ int main(int argc, char **argv) {
       q.per_pair = 1;
       q.head_dim = D;
       q.rotary_dim = rot;
+      if (hotTables)
+        i = 0;
       q.cos = q.sin = tab[i];
       q.table_dtype = QK_DTYPE_F32;
       q.table_rows = rows;
@@ -153,13 +163,12 @@ int main(int argc, char **argv) {
       return q;
     };
     const int64_t vecs = int64_t(T) * qk * 2 / 16;
-    const int copyGrid =
-        int(std::min<int64_t>((vecs + 255) / 256, prop.multiProcessorCount * 8));
+    const int copyGrid = int(
+        std::min<int64_t>((vecs + 255) / 256, prop.multiProcessorCount * 8));
     const double copyUs = timeGraph(n, s, [&](int i) {
       copyColumns<<<copyGrid, 256, 0, s>>>(
           static_cast<const uint4 *>(act[i]),
-          static_cast<uint4 *>(act[(i + 1) % n]), T, qk * 2 / 16,
-          W * 2 / 16);
+          static_cast<uint4 *>(act[(i + 1) % n]), T, qk * 2 / 16, W * 2 / 16);
     });
     const double normUs = timeGraph(n, s, [&](int i) {
       if (qk_fused_rms_norm(QK_DTYPE_BF16, act[i], W, act[i], W, T, r, 2, s))

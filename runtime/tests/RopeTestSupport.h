@@ -65,8 +65,8 @@ struct RopeCase {
   // to its plain call. The host always does; the CUDA runtime does when both
   // take the same lanes per element (aligned rows and tables), while its
   // element-by-element rope kernel and the norm's shifted kernel sum in
-  // different orders. Where false, up to 1% (+8) of the elements may differ
-  // (each within the float64 sanity bound).
+  // different orders. Where false, up to 1% (+8) of the 16-bit elements
+  // and any f32 element may differ, each within the float64 sanity bound.
   bool exactNorm = true;
 };
 
@@ -489,8 +489,12 @@ inline bool runRopeCase(const RopeCase &rc, RopeBackend &rb,
         ++diffs;
       }
     }
+    // Where the norm may sum in another order (file comment), a 16-bit
+    // output flips only near rounding ties (1% + 8 allowed), while f32
+    // outputs all move in their last bits: there only the float64 sanity
+    // bound applies.
     const bool exact = strict || rc.exactNorm;
-    const int64_t allowed = exact ? 0 : n / 100 + 8;
+    const int64_t allowed = exact ? 0 : (d == QK_DTYPE_F32 ? n : n / 100 + 8);
     if (diffs > allowed) {
       const uint32_t g = getBits(d, got, 0, firstDiff),
                      e = getBits(d, expect, 0, firstDiff);

@@ -103,7 +103,9 @@ inline uint32_t encodeExact(qk_dtype_t d, double v) {
     return u;
   if (d == QK_DTYPE_BF16)
     return u >> 16;
-  uint32_t sign = v < 0 ? 0x8000u : 0u;
+  // signbit, not v < 0: -0.0 (a rotation's products can cancel or
+  // underflow to it) must keep its sign bit.
+  uint32_t sign = std::signbit(v) ? 0x8000u : 0u;
   double a = std::fabs(v);
   if (a == 0.0)
     return sign;
