@@ -18,10 +18,10 @@ and every diagnostic. For a `torch.nn.Module`, the frontend's errors (`qk.fronte
 `UnsupportedOpError`) are raised before qk-opt runs.
 
 Targets (the pass pipeline that runs):
-    "tensor"      --qk-raise-rms-norm --qk-fuse-strided-qk-norm            (fused IR on tensors)
+    "tensor"      --qk-raise-rms-norm --qk-fuse-strided-qk-norm --qk-fuse-rope  (fused IR on tensors)
     "bufferized"  the above + --one-shot-bufferize=bufferize-function-boundaries
     "cpu", "cuda" --qk-norm-pipeline=target=cpu|cuda                      (LLVM dialect)
-    "cpu-decompose"  the above raise + fuse, --qk-decompose, then the upstream CPU lowering of
+    "cpu-decompose"  the above raise + fuse (+ RoPE), --qk-decompose, then the upstream CPU lowering of
                   docs/python.md (LLVM dialect, no runtime calls: the fused op as linalg loops;
                   every function gets a `_mlir_ciface_` entry point)
     "cpu-unfused" the upstream CPU lowering alone, no qk pass: the reference the others must match
@@ -39,7 +39,7 @@ from . import _discovery
 from .remarks import Location, Remark, parse_location, read_yaml, remark_from_args
 from .remarks import statistics as _statistics
 
-RAISE_FUSE = ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"]
+RAISE_FUSE = ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm", "--qk-fuse-rope"]
 
 # The upstream lowering of docs/mlir22-notes (shared/background): what mlir-runner runs on the CPU.
 UPSTREAM_CPU_LOWERING = [
@@ -102,6 +102,11 @@ class CompileResult:
     @property
     def fused(self) -> List[Remark]:
         return [r for r in self.remarks if r.kind == "Passed" and r.pass_name == "qk-fuse-strided-qk-norm"]
+
+    @property
+    def rotated(self) -> List[Remark]:
+        """The rotations (RoPE) fused into a QK norm as a #qk.rope step."""
+        return [r for r in self.remarks if r.kind == "Passed" and r.pass_name == "qk-fuse-rope"]
 
     @property
     def raised(self) -> List[Remark]:

@@ -142,7 +142,8 @@ def test_pipeline_unavailable_is_reported(tmp_path):
     with pytest.raises(qk.PipelineUnavailableError) as ei:
         qk.compile("module {}", target="cpu", qk_opt=fake)
     assert "qk-norm-pipeline" in str(ei.value)
-    assert driver.pipeline_args("tensor", fake) == ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"]
+    assert driver.pipeline_args("tensor", fake) == ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm",
+                                                    "--qk-fuse-rope"]
 
 
 def test_pipeline_args_with_pipeline(qk_opt):
