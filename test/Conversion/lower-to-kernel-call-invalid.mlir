@@ -46,3 +46,27 @@ func.func @rank4_not_collapsible(%x: memref<2x3x4x64xf32, strided<[2000, 256, 64
   qk.rms_norm ins(%x : memref<2x3x4x64xf32, strided<[2000, 256, 64, 1]>>) outs(%y : memref<2x3x4x64xf32>) epsilon(1.0e-06)
   return
 }
+
+// -----
+
+// The runtime takes one table dtype and shape for cos and sin (ABI v3).
+func.func @rope_tables_of_two_types(%qkv: memref<?x256xbf16>, %c: memref<64x64xf32>, %s: memref<64x64xbf16>) {
+  // expected-error @below {{cannot lower to a runtime call: the cos and sin tables have different types (the runtime takes one table dtype and shape)}}
+  qk.fused_qk_norm tables(%c, %s : memref<64x64xf32>, memref<64x64xbf16>) outs(%qkv : memref<?x256xbf16>)
+    ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 64, steps = [
+              #qk.rms<epsilon = 1.0e-06>, #qk.rope<style = neox, rotary_dim = 64, cos = 0, sin = 1>]>]
+  return
+}
+
+// -----
+
+// A rope entry point declared with another signature is an error, not a
+// silent mismatch.
+func.func private @qk_fused_rms_norm_rope_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>)
+func.func @rope_entry_point_redeclared(%qkv: memref<?x256xbf16>, %t: memref<64x64xbf16>) {
+  // expected-error @below {{runtime entry point @qk_fused_rms_norm_rope_bf16 is already declared with type}}
+  qk.fused_qk_norm tables(%t : memref<64x64xbf16>) outs(%qkv : memref<?x256xbf16>)
+    ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 64, steps = [
+              #qk.rms<epsilon = 1.0e-06>, #qk.rope<style = neox, rotary_dim = 64, cos = 0, sin = 0, sin_column = 32>]>]
+  return
+}
