@@ -19,6 +19,11 @@
 //                              L2 before waiting on the previous kernel
 //   QK_RUNTIME_BLOCK_WAVES=N   as QK_RUNTIME_WAVES, for the block kernels
 //                              (full-width groups)
+//   QK_RUNTIME_ROPE_FAST=1     norm + RoPE calls take the fast kernel
+//                              (RopeFastKernel.cuh) where it applies.
+//                              Default OFF: on the H200 it hit an illegal
+//                              memory access in the GPU check and was
+//                              slower than ropeKernel (docs/runtime.md)
 //
 // "0", "never" or an empty value turn a switch off; anything else on.
 //
@@ -42,6 +47,7 @@ struct Options {
   int shiftedRowsInFlight = 2;
   bool earlyPrefetch = false;
   int64_t blockWaves = 256;
+  bool ropeFast = false; // experimental: see QK_RUNTIME_ROPE_FAST above
 
   /// The process's options, read from the environment at the first call.
   static const Options &get() {
@@ -74,6 +80,7 @@ private:
         int(count("QK_RUNTIME_SHIFT_ROWS", o.shiftedRowsInFlight));
     o.earlyPrefetch = flag("QK_RUNTIME_EARLY_PREFETCH", o.earlyPrefetch);
     o.blockWaves = count("QK_RUNTIME_BLOCK_WAVES", o.blockWaves);
+    o.ropeFast = flag("QK_RUNTIME_ROPE_FAST", o.ropeFast);
     return o;
   }
 };

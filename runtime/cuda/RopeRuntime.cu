@@ -22,15 +22,25 @@
 #include "../common/Validate.h"
 #include "Launch.cuh"
 #include "Options.h"
+#include "RopeFastKernel.cuh"
 #include "RopeKernels.cuh"
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace {
 
 using qk::runtime::RopeInfo;
+
+// qk_cuda_rope_fast_override (below): -1 follows QK_RUNTIME_ROPE_FAST.
+std::atomic<int> ropeFastOverride{-1};
+
+bool ropeFastEnabled() {
+  const int o = ropeFastOverride.load(std::memory_order_relaxed);
+  return o < 0 ? Options::get().ropeFast : o != 0;
+}
 
 // Largest dynamic shared memory a launch may use without an opt-in.
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
@@ -125,10 +135,66 @@ qk_status_t launchRopeBlock(P &p, int nAcc, const Target &t) {
   return launch<kernel>(p, grid, block, t.stream, size_t(smem));
 }
 
+// The fast kernel (RopeFastKernel.cuh): R rows in flight per team, R = 1
+// in 256-thread blocks while the GPU holds a team for every row (the
+// shortest chain at small T), else R = 2 in 128-thread blocks.
+template <class T, class TT, int VW, int TEAM, int R, class P>
+qk_status_t launchRopeFastR(P &p, const Target &t) {
+  constexpr int kBlock = R == 1 ? 256 : 128;
+  constexpr int64_t teamsPerBlock = kBlock / TEAM;
+  constexpr auto kernel = ropeFastKernel<T, TT, VW, TEAM, R, kBlock, P>;
+  int perSm = 0;
+  if (qk_status_t st = blocksPerSm<kernel>(t.device, kBlock, perSm))
+    return st;
+  const int64_t resident = int64_t(t.sms) * perSm * teamsPerBlock;
+  splitWork(p.base, (int64_t(p.base.numTokens) + R - 1) / R, resident);
+  p.base.tokensPerTeam *= R;
+  p.base.prefetchTeams = t.l2Prefetch ? int32_t(resident) : 0;
+  const int64_t teams = int64_t(p.base.totalGroups) * p.base.teamsPerGroup;
+  const int grid = int((teams + teamsPerBlock - 1) / teamsPerBlock);
+  return launch<kernel>(p, grid, kBlock, t.stream);
+}
+
+template <class T, class TT, int VW, int TEAM, class P>
+qk_status_t launchRopeFastTT(P &p, const Target &t) {
+  int perSm = 0;
+  if (qk_status_t st =
+          blocksPerSm<ropeFastKernel<T, TT, VW, TEAM, 1, 256, P>>(t.device,
+                                                                  256, perSm))
+    return st;
+  const int64_t resident = int64_t(t.sms) * perSm * (256 / TEAM);
+  if (int64_t(p.base.numTokens) * p.base.totalGroups > resident)
+    return launchRopeFastR<T, TT, VW, TEAM, 2>(p, t);
+  return launchRopeFastR<T, TT, VW, TEAM, 1>(p, t);
+}
+
+// The table type is a template argument: one kind of table run in
+// registers (f32 runs are twice the registers of 16-bit ones).
+template <class T, int VW, int TEAM, class P>
+qk_status_t launchRopeFast(P &p, const Target &t) {
+  if (p.rope.flags & kRopeTableF32)
+    return launchRopeFastTT<T, float, VW, TEAM>(p, t);
+  return launchRopeFastTT<T, T, VW, TEAM>(p, t);
+}
+
 // The norm's thresholds (CudaRuntime.cu dispatch), in accesses.
 template <class T, int VW, class P>
 qk_status_t dispatchRope(P &p, int64_t maxGroupSize, const Target &t) {
   const int64_t nAcc = maxGroupSize / VW;
+  if constexpr (VW > 1 && std::is_same_v<P, CompactRopeParams>) {
+    // The fast kernel's shapes: the compact parameter block (at most two
+    // ranges, 32-bit offsets), one access per lane, vector table runs, a
+    // NEOX partner one whole vector away (GPTJ: in the vector).
+    const int rf = p.rope.flags;
+    if (ropeFastEnabled() && nAcc <= 32 && (rf & kRopeTableVector) &&
+        ((rf & kRopeGptj) || (rf & kRopePartnerVector))) {
+      if (nAcc <= 8)
+        return launchRopeFast<T, VW, 8>(p, t);
+      if (nAcc <= 16)
+        return launchRopeFast<T, VW, 16>(p, t);
+      return launchRopeFast<T, VW, 32>(p, t);
+    }
+  }
   if constexpr (VW > 1) {
     if (nAcc <= 8)
       return launchRopeTeam<T, VW, 8, 1>(p, t);
@@ -294,4 +360,12 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
 #include "qk/Runtime/Codes.def"
   }
   return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
+}
+
+// A benchmark hook, not part of the ABI (no header declares it): 1 / 0
+// select / bypass the fast kernel for the calls that follow, -1 returns to
+// QK_RUNTIME_ROPE_FAST. runtime/tests/RopeBench.cu times both kernels in
+// one process with it.
+extern "C" QK_RUNTIME_EXPORT void qk_cuda_rope_fast_override(int mode) {
+  ropeFastOverride.store(mode < 0 ? -1 : (mode != 0), std::memory_order_relaxed);
 }

@@ -14,7 +14,13 @@
 // rotating buffers (a 16-byte-access kernel copying the q/k columns of each
 // row: read once, written once), and the plain norm (qk_fused_rms_norm)
 // for reference.
-// Usage: qk-rope-bench [--hot-tables] [T ...]   (default 1 16 8192 32768)
+// Two shapes: Qwen3-8B (32 q + 8 k heads, row 6144) and its TP8 shard
+// (8 q + 1 k heads, row 1280). Per shape and T: the copy ceiling, the norm
+// alone, and the rope call on both kernels (ropeKernel and the fast
+// kernel, switched in-process with qk_cuda_rope_fast_override), with cold
+// tables (rotating with the activations) and hot ones (one table for the
+// whole graph).
+// Usage: qk-rope-bench [T ...]   (default 1 16 1024 8192 32768)
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,27 +90,26 @@ double timeGraph(int n, cudaStream_t s,
 
 } // namespace
 
+// RopeRuntime.cu's benchmark hook (not in the public header): 1 / 0
+// select / bypass the fast rope kernel, -1 follows QK_RUNTIME_ROPE_FAST.
+extern "C" void qk_cuda_rope_fast_override(int mode);
+
 int main(int argc, char **argv) {
   std::vector<int64_t> tokens;
-  // --hot-tables: every call of a graph reads the same cos/sin table and
-  // positions (as the layers of one model step do, which keeps them in
-  // L2); only the activations rotate. Default: tables and positions rotate
-  // with the activations (cold, the pessimistic case).
-  bool hotTables = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--hot-tables") == 0)
-      hotTables = true;
-    else
-      tokens.push_back(std::atoll(argv[i]));
-  }
+  for (int i = 1; i < argc; ++i)
+    tokens.push_back(std::atoll(argv[i]));
   if (tokens.empty())
-    tokens = {1, 16, 8192, 32768};
+    tokens = {1, 16, 1024, 8192, 32768};
   cudaDeviceProp prop;
   ck(cudaGetDeviceProperties(&prop, 0), "properties");
   std::printf("device: %s, %d SMs, L2 %d MiB\n", prop.name,
               prop.multiProcessorCount, prop.l2CacheSize >> 20);
-  const int64_t D = 128, hq = 32, hkv = 8, W = (hq + 2 * hkv) * D;
-  const int64_t qk = (hq + hkv) * D; // columns read and written
+  struct Shape {
+    const char *name;
+    int64_t hq, hkv;
+  };
+  const Shape shapes[] = {{"qwen3-8b", 32, 8}, {"qwen3-8b-tp8", 8, 1}};
+  const int64_t D = 128;
   cudaStream_t s;
   ck(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "stream");
   void *wq, *wk;
@@ -112,7 +117,10 @@ int main(int argc, char **argv) {
   ck(cudaMalloc(&wk, D * 2), "malloc");
   ck(cudaMemset(wq, 0x3f, D * 2), "memset");
   ck(cudaMemset(wk, 0x3f, D * 2), "memset");
+  for (const Shape &sh : shapes)
   for (int64_t T : tokens) {
+    const int64_t hq = sh.hq, hkv = sh.hkv, W = (hq + 2 * hkv) * D;
+    const int64_t qk = (hq + hkv) * D; // columns read and written
     const size_t rowBytes = size_t(W) * 2, actBytes = size_t(T) * rowBytes;
     // Enough buffers for 4x the L2, at least 2, at most 512.
     int n = int(std::min<int64_t>(
@@ -143,14 +151,14 @@ int main(int argc, char **argv) {
     r[1].column_offset = hq * D;
     r[1].num_groups = hkv;
     r[1].weight = wk;
-    auto ropeOf = [&](int i, int64_t rot) {
+    auto ropeOf = [&](int i, int64_t rot, bool hot) {
       qk_rope_t q = {};
       q.style = QK_ROPE_STYLE_NEOX;
       q.rounding = QK_ROPE_ROUNDING_PER_OP;
       q.per_pair = 1;
       q.head_dim = D;
       q.rotary_dim = rot;
-      if (hotTables)
+      if (hot)
         i = 0;
       q.cos = q.sin = tab[i];
       q.table_dtype = QK_DTYPE_F32;
@@ -175,24 +183,31 @@ int main(int argc, char **argv) {
         std::printf("norm failed: %s\n", qk_last_error_message());
     });
     const double actMoved = double(T) * qk * 2 * 2;
-    std::printf("T=%-6lld buffers=%-3d copy %9.2f us (%7.1f GB/s)  norm "
+    std::printf("%s T=%-6lld buffers=%-3d copy %9.2f us (%7.1f GB/s)  norm "
                 "%9.2f us (%5.1f%% of copy)\n",
-                (long long)T, n, copyUs, actMoved / copyUs * 1e-3, normUs,
-                100.0 * copyUs / normUs);
-    for (int64_t rot : {D, D / 2}) {
-      const double us = timeGraph(n, s, [&](int i) {
-        qk_rope_t q = ropeOf(i, rot);
-        if (qk_fused_rms_norm_rope(QK_DTYPE_BF16, act[i], W, act[i], W, T, r, 2,
-                                   &q, 3u, s))
-          std::printf("rope failed: %s\n", qk_last_error_message());
-      });
-      const double bytes = actMoved + double(T) * rot * 4 + double(T) * 8;
-      std::printf("  rope rot=%-3lld %9.2f us  %7.1f GB/s  %5.1f%% of copy "
-                  "bandwidth (time: %5.1f%% of the copy's)\n",
-                  (long long)rot, us, bytes / us * 1e-3,
-                  100.0 * (bytes / us) / (actMoved / copyUs),
-                  100.0 * copyUs / us);
-    }
+                sh.name, (long long)T, n, copyUs, actMoved / copyUs * 1e-3,
+                normUs, 100.0 * copyUs / normUs);
+    for (int fast : {0, 1})
+      for (bool hot : {false, true})
+        for (int64_t rot : {D, D / 2}) {
+          qk_cuda_rope_fast_override(fast);
+          const double us = timeGraph(n, s, [&](int i) {
+            qk_rope_t q = ropeOf(i, rot, hot);
+            if (qk_fused_rms_norm_rope(QK_DTYPE_BF16, act[i], W, act[i], W, T,
+                                       r, 2, &q, 3u, s))
+              std::printf("rope failed: %s\n", qk_last_error_message());
+          });
+          qk_cuda_rope_fast_override(-1);
+          const double bytes = actMoved + double(T) * rot * 4 + double(T) * 8;
+          std::printf("  %-4s %s tables rot=%-3lld %9.2f us  %7.1f GB/s  "
+                      "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
+                      "copy's, %5.1f%% of the norm's)\n",
+                      fast ? "fast" : "old", hot ? "hot " : "cold",
+                      (long long)rot, us, bytes / us * 1e-3,
+                      100.0 * (bytes / us) / (actMoved / copyUs),
+                      100.0 * copyUs / us, 100.0 * normUs / us);
+        }
+    std::fflush(stdout);
     for (int i = 0; i < n; ++i) {
       cudaFree(act[i]);
       cudaFree(tab[i]);
