@@ -19,11 +19,15 @@
 //                              L2 before waiting on the previous kernel
 //   QK_RUNTIME_BLOCK_WAVES=N   as QK_RUNTIME_WAVES, for the block kernels
 //                              (full-width groups)
-//   QK_RUNTIME_ROPE_FAST=1     norm + RoPE calls take the fast kernel
-//                              (RopeFastKernel.cuh) where it applies.
-//                              Default OFF: on the H200 it hit an illegal
-//                              memory access in the GPU check and was
-//                              slower than ropeKernel (docs/runtime.md)
+//   QK_RUNTIME_ROPE_KERNEL=K   which norm + RoPE kernel takes the shapes it
+//                              covers: token (default: RopeTokenKernel.cuh,
+//                              one short-lived team per head), team
+//                              (RopeKernels.cuh only), fast
+//                              (RopeFastKernel.cuh: experimental; on the H200
+//                              it hit an illegal memory access in the GPU
+//                              check, docs/runtime.md). Shapes a kernel does
+//                              not cover take ropeKernel.
+//   QK_RUNTIME_ROPE_FAST=1     the same as QK_RUNTIME_ROPE_KERNEL=fast
 //
 // "0", "never" or an empty value turn a switch off; anything else on.
 //
@@ -47,7 +51,9 @@ struct Options {
   int shiftedRowsInFlight = 2;
   bool earlyPrefetch = false;
   int64_t blockWaves = 256;
-  bool ropeFast = false; // experimental: see QK_RUNTIME_ROPE_FAST above
+  /// QK_RUNTIME_ROPE_KERNEL (above).
+  enum RopeKernel : int { RopeTeam = 0, RopeFast = 1, RopeToken = 2 };
+  int ropeKernel = RopeToken;
 
   /// The process's options, read from the environment at the first call.
   static const Options &get() {
@@ -80,7 +86,16 @@ private:
         int(count("QK_RUNTIME_SHIFT_ROWS", o.shiftedRowsInFlight));
     o.earlyPrefetch = flag("QK_RUNTIME_EARLY_PREFETCH", o.earlyPrefetch);
     o.blockWaves = count("QK_RUNTIME_BLOCK_WAVES", o.blockWaves);
-    o.ropeFast = flag("QK_RUNTIME_ROPE_FAST", o.ropeFast);
+    if (flag("QK_RUNTIME_ROPE_FAST", false))
+      o.ropeKernel = RopeFast;
+    if (const char *k = std::getenv("QK_RUNTIME_ROPE_KERNEL")) {
+      if (!std::strcmp(k, "team"))
+        o.ropeKernel = RopeTeam;
+      else if (!std::strcmp(k, "fast"))
+        o.ropeKernel = RopeFast;
+      else if (!std::strcmp(k, "token"))
+        o.ropeKernel = RopeToken;
+    }
     return o;
   }
 };

@@ -24,6 +24,7 @@
 #include "Options.h"
 #include "RopeFastKernel.cuh"
 #include "RopeKernels.cuh"
+#include "RopeTokenKernel.cuh"
 
 #include <cuda_runtime.h>
 
@@ -34,12 +35,12 @@ namespace {
 
 using qk::runtime::RopeInfo;
 
-// qk_cuda_rope_fast_override (below): -1 follows QK_RUNTIME_ROPE_FAST.
-std::atomic<int> ropeFastOverride{-1};
+// qk_cuda_rope_kernel_override (below): -1 follows QK_RUNTIME_ROPE_KERNEL.
+std::atomic<int> ropeKernelOverride{-1};
 
-bool ropeFastEnabled() {
-  const int o = ropeFastOverride.load(std::memory_order_relaxed);
-  return o < 0 ? Options::get().ropeFast : o != 0;
+int ropeKernelChoice() {
+  const int o = ropeKernelOverride.load(std::memory_order_relaxed);
+  return o < 0 ? Options::get().ropeKernel : o;
 }
 
 // Largest dynamic shared memory a launch may use without an opt-in.
@@ -177,16 +178,64 @@ qk_status_t launchRopeFast(P &p, const Target &t) {
   return launchRopeFastTT<T, T, VW, TEAM>(p, t);
 }
 
+// The token kernel (RopeTokenKernel.cuh): one team of TEAM lanes per
+// (token, head), T * heads teams in 256-thread blocks.
+template <class T, class TT, int VW, int TEAM>
+qk_status_t launchRopeTokenTT(CompactRopeParams &p, const Target &t) {
+  const int64_t threads =
+      int64_t(p.base.numTokens) * p.base.totalGroups * TEAM;
+  const int grid = int((threads + kRopeTokenBlock - 1) / kRopeTokenBlock);
+  return launch<ropeTokenKernel<T, TT, VW, TEAM>>(p, grid, kRopeTokenBlock,
+                                                  t.stream);
+}
+
+template <class T, int VW, int TEAM>
+qk_status_t launchRopeToken(CompactRopeParams &p, const Target &t) {
+  if (p.rope.flags & kRopeTableF32)
+    return launchRopeTokenTT<T, float, VW, TEAM>(p, t);
+  return launchRopeTokenTT<T, T, VW, TEAM>(p, t);
+}
+
+// Whether the token kernel covers the call: every group one head of at
+// most 32 vectors (all of one size), vector table runs, a NEOX partner one
+// whole vector away (GPTJ: in the vector), and a grid whose thread index
+// fits 32 bits.
+bool tokenKernelCovers(const CompactRopeParams &p, int64_t maxGroupSize,
+                       int vw) {
+  const int rf = p.rope.flags;
+  if (maxGroupSize / vw > 32 || p.rope.headDim != maxGroupSize ||
+      !(rf & kRopeTableVector) ||
+      !((rf & kRopeGptj) || (rf & kRopePartnerVector)))
+    return false;
+  for (int r = 0; r < p.base.numRanges; ++r)
+    if (p.base.ranges[r].groupSize != maxGroupSize)
+      return false;
+  return int64_t(p.base.numTokens) * p.base.totalGroups * 32 < (int64_t(1) << 31);
+}
+
 // The norm's thresholds (CudaRuntime.cu dispatch), in accesses.
 template <class T, int VW, class P>
 qk_status_t dispatchRope(P &p, int64_t maxGroupSize, const Target &t) {
   const int64_t nAcc = maxGroupSize / VW;
   if constexpr (VW > 1 && std::is_same_v<P, CompactRopeParams>) {
+    // The team size the norm's dispatch picks for this group size, so that
+    // the reduction tree (and the normalised values) are the norm's.
+    if (ropeKernelChoice() == Options::RopeToken &&
+        tokenKernelCovers(p, maxGroupSize, VW)) {
+      if (nAcc <= 8)
+        return launchRopeToken<T, VW, 8>(p, t);
+      if (nAcc <= 16)
+        return launchRopeToken<T, VW, 16>(p, t);
+      return launchRopeToken<T, VW, 32>(p, t);
+    }
+  }
+  if constexpr (VW > 1 && std::is_same_v<P, CompactRopeParams>) {
     // The fast kernel's shapes: the compact parameter block (at most two
     // ranges, 32-bit offsets), one access per lane, vector table runs, a
     // NEOX partner one whole vector away (GPTJ: in the vector).
     const int rf = p.rope.flags;
-    if (ropeFastEnabled() && nAcc <= 32 && (rf & kRopeTableVector) &&
+    if (ropeKernelChoice() == Options::RopeFast && nAcc <= 32 &&
+        (rf & kRopeTableVector) &&
         ((rf & kRopeGptj) || (rf & kRopePartnerVector))) {
       if (nAcc <= 8)
         return launchRopeFast<T, VW, 8>(p, t);
@@ -362,10 +411,11 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
   return fail(QK_STATUS_UNSUPPORTED, "dtype %d", int(dtype));
 }
 
-// A benchmark hook, not part of the ABI (no header declares it): 1 / 0
-// select / bypass the fast kernel for the calls that follow, -1 returns to
-// QK_RUNTIME_ROPE_FAST. runtime/tests/RopeBench.cu times both kernels in
-// one process with it.
-extern "C" QK_RUNTIME_EXPORT void qk_cuda_rope_fast_override(int mode) {
-  ropeFastOverride.store(mode < 0 ? -1 : (mode != 0), std::memory_order_relaxed);
+// A benchmark hook, not part of the ABI (no header declares it): the
+// kernel the calls that follow take where it applies (Options::RopeKernel:
+// 0 team, 1 fast, 2 token), -1 returns to QK_RUNTIME_ROPE_KERNEL.
+// runtime/tests/RopeBench.cu times the kernels in one process with it.
+extern "C" QK_RUNTIME_EXPORT void qk_cuda_rope_kernel_override(int kernel) {
+  ropeKernelOverride.store(kernel < 0 || kernel > 2 ? -1 : kernel,
+                           std::memory_order_relaxed);
 }

@@ -14,9 +14,9 @@
 //   5. the host cost of one call (validation + launch).
 //   6. norm + RoPE (qk_fused_rms_norm_rope, RopeTestSupport.h): the rope
 //      case matrix, out-of-range positions, graph capture, invalid rope
-//      arguments. QK_RUNTIME_ROPE_FAST=1 puts the shapes it covers on the
-//      experimental fast rope kernel (RopeFastKernel.cuh; run_gpu_tests.sh
-//      runs section 6 once more with it on).
+//      arguments, on the kernel QK_RUNTIME_ROPE_KERNEL picks (default: the
+//      token kernel where it applies; run_gpu_tests.sh runs section 6 once
+//      more with QK_RUNTIME_ROPE_KERNEL=team).
 // Exit status 0 iff every check passed.
 // Usage: qk-runtime-gpu-check [-q] [--rope]   (--rope: section 6 only)
 //
@@ -414,7 +414,7 @@ int main(int argc, char **argv) {
        {"QK_RUNTIME_L2_PREFETCH", "QK_RUNTIME_WAVES", "QK_RUNTIME_WIDE_PARAMS",
         "QK_RUNTIME_SHIFT_ROWS", "QK_RUNTIME_NO_SHIFT",
         "QK_RUNTIME_EARLY_PREFETCH", "QK_RUNTIME_BLOCK_WAVES",
-        "QK_RUNTIME_ROPE_FAST"})
+        "QK_RUNTIME_ROPE_FAST", "QK_RUNTIME_ROPE_KERNEL"})
     std::printf(" %s=%s", name, env(name));
   std::printf("\n");
   if (std::strcmp(qk_runtime_name(), "cuda") != 0) {

@@ -17,7 +17,9 @@
 // Two shapes: Qwen3-8B (32 q + 8 k heads, row 6144) and its TP8 shard
 // (8 q + 1 k heads, row 1280). Per shape and T: the copy ceiling, the norm
 // alone, and the rope call on both kernels (ropeKernel and the fast
-// kernel, switched in-process with qk_cuda_rope_fast_override), with cold
+// token kernel, switched in-process with qk_cuda_rope_kernel_override; the
+// experimental fast kernel only with QK_BENCH_ROPE_FAST=1: it faulted on
+// the H200), with cold
 // tables (rotating with the activations) and hot ones (one table for the
 // whole graph).
 // Usage: qk-rope-bench [T ...]   (default 1 16 1024 8192 32768)
@@ -90,9 +92,10 @@ double timeGraph(int n, cudaStream_t s,
 
 } // namespace
 
-// RopeRuntime.cu's benchmark hook (not in the public header): 1 / 0
-// select / bypass the fast rope kernel, -1 follows QK_RUNTIME_ROPE_FAST.
-extern "C" void qk_cuda_rope_fast_override(int mode);
+// RopeRuntime.cu's benchmark hook (not in the public header): the kernel
+// the calls take where it applies (0 team, 1 fast, 2 token), -1 follows
+// QK_RUNTIME_ROPE_KERNEL.
+extern "C" void qk_cuda_rope_kernel_override(int kernel);
 
 int main(int argc, char **argv) {
   std::vector<int64_t> tokens;
@@ -187,22 +190,26 @@ int main(int argc, char **argv) {
                 "%9.2f us (%5.1f%% of copy)\n",
                 sh.name, (long long)T, n, copyUs, actMoved / copyUs * 1e-3,
                 normUs, 100.0 * copyUs / normUs);
-    for (int fast : {0, 1})
+    std::vector<int> kernels = {0, 2};
+    if (const char *f = std::getenv("QK_BENCH_ROPE_FAST"); f && f[0] == '1')
+      kernels.push_back(1);
+    for (int kernel : kernels)
       for (bool hot : {false, true})
         for (int64_t rot : {D, D / 2}) {
-          qk_cuda_rope_fast_override(fast);
+          qk_cuda_rope_kernel_override(kernel);
           const double us = timeGraph(n, s, [&](int i) {
             qk_rope_t q = ropeOf(i, rot, hot);
             if (qk_fused_rms_norm_rope(QK_DTYPE_BF16, act[i], W, act[i], W, T,
                                        r, 2, &q, 3u, s))
               std::printf("rope failed: %s\n", qk_last_error_message());
           });
-          qk_cuda_rope_fast_override(-1);
+          qk_cuda_rope_kernel_override(-1);
           const double bytes = actMoved + double(T) * rot * 4 + double(T) * 8;
-          std::printf("  %-4s %s tables rot=%-3lld %9.2f us  %7.1f GB/s  "
+          std::printf("  %-5s %s tables rot=%-3lld %9.2f us  %7.1f GB/s  "
                       "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
                       "copy's, %5.1f%% of the norm's)\n",
-                      fast ? "fast" : "old", hot ? "hot " : "cold",
+                      kernel == 2 ? "token" : kernel == 1 ? "fast" : "team",
+                      hot ? "hot " : "cold",
                       (long long)rot, us, bytes / us * 1e-3,
                       100.0 * (bytes / us) / (actMoved / copyUs),
                       100.0 * copyUs / us, 100.0 * normUs / us);
