@@ -28,6 +28,8 @@
 //                              check, docs/runtime.md). Shapes a kernel does
 //                              not cover take ropeKernel.
 //   QK_RUNTIME_ROPE_FAST=1     the same as QK_RUNTIME_ROPE_KERNEL=fast
+//   QK_RUNTIME_ROPE_TOKENS=N   token kernel: N (1, 2, 4) tokens per team
+//                              instead of 1 at small T and 4 above
 //
 // "0", "never" or an empty value turn a switch off; anything else on.
 //
@@ -54,6 +56,8 @@ struct Options {
   /// QK_RUNTIME_ROPE_KERNEL (above).
   enum RopeKernel : int { RopeTeam = 0, RopeFast = 1, RopeToken = 2 };
   int ropeKernel = RopeToken;
+  /// QK_RUNTIME_ROPE_TOKENS (above); 0: by size.
+  int64_t ropeTokens = 0;
 
   /// The process's options, read from the environment at the first call.
   static const Options &get() {
@@ -86,6 +90,9 @@ private:
         int(count("QK_RUNTIME_SHIFT_ROWS", o.shiftedRowsInFlight));
     o.earlyPrefetch = flag("QK_RUNTIME_EARLY_PREFETCH", o.earlyPrefetch);
     o.blockWaves = count("QK_RUNTIME_BLOCK_WAVES", o.blockWaves);
+    o.ropeTokens = count("QK_RUNTIME_ROPE_TOKENS", 0);
+    if (o.ropeTokens != 1 && o.ropeTokens != 2 && o.ropeTokens != 4)
+      o.ropeTokens = 0;
     if (flag("QK_RUNTIME_ROPE_FAST", false))
       o.ropeKernel = RopeFast;
     if (const char *k = std::getenv("QK_RUNTIME_ROPE_KERNEL")) {

@@ -180,13 +180,33 @@ qk_status_t launchRopeFast(P &p, const Target &t) {
 
 // The token kernel (RopeTokenKernel.cuh): one team of TEAM lanes per
 // (token, head), T * heads teams in 256-thread blocks.
+// TOK tokens per team: 1 while the GPU holds a team for every (token,
+// head) (the shortest chain at small T), else 4 (the bytes in flight).
+template <class T, class TT, int VW, int TEAM, int TOK>
+qk_status_t launchRopeTokenTok(CompactRopeParams &p, const Target &t) {
+  const int64_t runs = (int64_t(p.base.numTokens) + TOK - 1) / TOK;
+  const int64_t threads = runs * p.base.totalGroups * TEAM;
+  const int grid = int((threads + kRopeTokenBlock - 1) / kRopeTokenBlock);
+  return launch<ropeTokenKernel<T, TT, VW, TEAM, TOK>>(
+      p, grid, kRopeTokenBlock, t.stream);
+}
+
 template <class T, class TT, int VW, int TEAM>
 qk_status_t launchRopeTokenTT(CompactRopeParams &p, const Target &t) {
-  const int64_t threads =
-      int64_t(p.base.numTokens) * p.base.totalGroups * TEAM;
-  const int grid = int((threads + kRopeTokenBlock - 1) / kRopeTokenBlock);
-  return launch<ropeTokenKernel<T, TT, VW, TEAM>>(p, grid, kRopeTokenBlock,
-                                                  t.stream);
+  int perSm = 0;
+  if (qk_status_t st =
+          blocksPerSm<ropeTokenKernel<T, TT, VW, TEAM, 1>>(
+              t.device, kRopeTokenBlock, perSm))
+    return st;
+  const int64_t residentTeams =
+      int64_t(t.sms) * perSm * (kRopeTokenBlock / TEAM);
+  const int64_t tok = Options::get().ropeTokens;
+  if (tok == 1 || (tok == 0 && int64_t(p.base.numTokens) *
+                                       p.base.totalGroups <= residentTeams))
+    return launchRopeTokenTok<T, TT, VW, TEAM, 1>(p, t);
+  if (tok == 2)
+    return launchRopeTokenTok<T, TT, VW, TEAM, 2>(p, t);
+  return launchRopeTokenTok<T, TT, VW, TEAM, 4>(p, t);
 }
 
 template <class T, int VW, int TEAM>

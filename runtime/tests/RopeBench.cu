@@ -154,17 +154,19 @@ int main(int argc, char **argv) {
     r[1].column_offset = hq * D;
     r[1].num_groups = hkv;
     r[1].weight = wk;
-    auto ropeOf = [&](int i, int64_t rot, bool hot) {
+    // f32 tables: the graph computes in f32 (ONCE); tables of the
+    // activation type: it computes in bf16 (PER_OP, the packed rotation).
+    auto ropeOf = [&](int i, int64_t rot, bool hot, bool f32) {
       qk_rope_t q = {};
       q.style = QK_ROPE_STYLE_NEOX;
-      q.rounding = QK_ROPE_ROUNDING_PER_OP;
+      q.rounding = f32 ? QK_ROPE_ROUNDING_ONCE : QK_ROPE_ROUNDING_PER_OP;
       q.per_pair = 1;
       q.head_dim = D;
       q.rotary_dim = rot;
       if (hot)
         i = 0;
       q.cos = q.sin = tab[i];
-      q.table_dtype = QK_DTYPE_F32;
+      q.table_dtype = f32 ? QK_DTYPE_F32 : QK_DTYPE_BF16;
       q.table_rows = rows;
       q.table_columns = rot;
       q.cos_row_stride = q.sin_row_stride = rot;
@@ -191,25 +193,29 @@ int main(int argc, char **argv) {
                 sh.name, (long long)T, n, copyUs, actMoved / copyUs * 1e-3,
                 normUs, 100.0 * copyUs / normUs);
     std::vector<int> kernels = {0, 2};
+    if (const char *o = std::getenv("QK_BENCH_TOKEN_ONLY"); o && o[0] == '1')
+      kernels = {2};
     if (const char *f = std::getenv("QK_BENCH_ROPE_FAST"); f && f[0] == '1')
       kernels.push_back(1);
+    const bool hot = false; // hot tables measured the same (run 7)
     for (int kernel : kernels)
-      for (bool hot : {false, true})
+      for (bool f32 : {true, false})
         for (int64_t rot : {D, D / 2}) {
           qk_cuda_rope_kernel_override(kernel);
           const double us = timeGraph(n, s, [&](int i) {
-            qk_rope_t q = ropeOf(i, rot, hot);
+            qk_rope_t q = ropeOf(i, rot, hot, f32);
             if (qk_fused_rms_norm_rope(QK_DTYPE_BF16, act[i], W, act[i], W, T,
                                        r, 2, &q, 3u, s))
               std::printf("rope failed: %s\n", qk_last_error_message());
           });
           qk_cuda_rope_kernel_override(-1);
-          const double bytes = actMoved + double(T) * rot * 4 + double(T) * 8;
-          std::printf("  %-5s %s tables rot=%-3lld %9.2f us  %7.1f GB/s  "
+          const double bytes =
+              actMoved + double(T) * rot * (f32 ? 4 : 2) + double(T) * 8;
+          std::printf("  %-5s %s rot=%-3lld %9.2f us  %7.1f GB/s  "
                       "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
                       "copy's, %5.1f%% of the norm's)\n",
                       kernel == 2 ? "token" : kernel == 1 ? "fast" : "team",
-                      hot ? "hot " : "cold",
+                      f32 ? "f32 tables, once  " : "bf16 tables, per_op",
                       (long long)rot, us, bytes / us * 1e-3,
                       100.0 * (bytes / us) / (actMoved / copyUs),
                       100.0 * copyUs / us, 100.0 * normUs / us);
