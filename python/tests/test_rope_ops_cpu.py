@@ -262,7 +262,7 @@ def _buffers(*ts):
     for t in ts:
         if isinstance(t, torch.Tensor) and t.device.type != "meta" and t.untyped_storage().data_ptr() not in seen:
             seen.add(t.untyped_storage().data_ptr())
-            out.append(torch.empty(0, dtype=torch.uint8).set_(t.untyped_storage()))
+            out.append(torch.empty(0, dtype=torch.uint8, device=t.device).set_(t.untyped_storage()))
     return out
 
 
