@@ -110,7 +110,7 @@ def _to_device(a):
     about. The values do not matter here: every case fails its checks before a read."""
     if not isinstance(a, torch.Tensor):
         return a
-    if a.is_contiguous() or a.is_non_overlapping_and_dense():
+    if a.is_contiguous():
         return a.to(DEV)
     extent = 1 + sum((n - 1) * st for n, st in zip(a.shape, a.stride()))
     return torch.zeros(extent, dtype=a.dtype, device=DEV).as_strided(a.shape, a.stride())
