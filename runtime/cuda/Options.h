@@ -29,7 +29,7 @@
 //                              not cover take ropeKernel.
 //   QK_RUNTIME_ROPE_FAST=1     the same as QK_RUNTIME_ROPE_KERNEL=fast
 //   QK_RUNTIME_ROPE_TOKENS=N   token kernel: N (1, 2, 4) tokens per team
-//                              instead of 1 at small T and 4 above
+//                              instead of 1 at small T and 2 above
 //
 // "0", "never" or an empty value turn a switch off; anything else on.
 //

@@ -181,7 +181,9 @@ qk_status_t launchRopeFast(P &p, const Target &t) {
 // The token kernel (RopeTokenKernel.cuh): one team of TEAM lanes per
 // (token, head), T * heads teams in 256-thread blocks.
 // TOK tokens per team: 1 while the GPU holds a team for every (token,
-// head) (the shortest chain at small T), else 4 (the bytes in flight).
+// head) (the shortest chain at small T), else 2 (the bytes in flight: on
+// the H200, Qwen3-8B T = 32768, 2 beat 1 by 5% and 4 by 15%,
+// docs/gpu-logs-h200/rope-token-run3-bench-tok.log).
 template <class T, class TT, int VW, int TEAM, int TOK>
 qk_status_t launchRopeTokenTok(CompactRopeParams &p, const Target &t) {
   const int64_t runs = (int64_t(p.base.numTokens) + TOK - 1) / TOK;
@@ -204,9 +206,9 @@ qk_status_t launchRopeTokenTT(CompactRopeParams &p, const Target &t) {
   if (tok == 1 || (tok == 0 && int64_t(p.base.numTokens) *
                                        p.base.totalGroups <= residentTeams))
     return launchRopeTokenTok<T, TT, VW, TEAM, 1>(p, t);
-  if (tok == 2)
-    return launchRopeTokenTok<T, TT, VW, TEAM, 2>(p, t);
-  return launchRopeTokenTok<T, TT, VW, TEAM, 4>(p, t);
+  if (tok == 4)
+    return launchRopeTokenTok<T, TT, VW, TEAM, 4>(p, t);
+  return launchRopeTokenTok<T, TT, VW, TEAM, 2>(p, t);
 }
 
 template <class T, int VW, int TEAM>
