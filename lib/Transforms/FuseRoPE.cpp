@@ -260,6 +260,36 @@ struct Fusion {
   SmallVector<bool> rotated;
 };
 
+/// The rotation's operands fit the op: positions one per token, and
+/// without positions a table row per token (where the sizes are static;
+/// the runtime checks the dynamic ones at the call).
+LogicalResult checkRowsPerToken(FusedQKNormOp op, const RotationMatch &m,
+                                MatchFailure &why) {
+  int64_t tokens = op.getQkvType().getDimSize(0);
+  if (ShapedType::isDynamic(tokens))
+    return success();
+  if (m.positions) {
+    int64_t n = cast<ShapedType>(m.positions.getType()).getDimSize(0);
+    if (!ShapedType::isDynamic(n) && n != tokens)
+      return why.fail("positions-count",
+                      llvm::formatv("the positions hold {0} entries for {1} "
+                                    "tokens",
+                                    n, tokens)
+                          .str());
+    return success();
+  }
+  for (Value t : {m.cos, m.sin}) {
+    int64_t rows = cast<ShapedType>(t.getType()).getDimSize(0);
+    if (!ShapedType::isDynamic(rows) && rows < tokens)
+      return why.fail("table-rows",
+                      llvm::formatv("a per-token cos/sin table has {0} rows "
+                                    "for {1} tokens",
+                                    rows, tokens)
+                          .str());
+  }
+  return success();
+}
+
 /// Finds the rotations of `op`'s heads and checks them.
 FailureOr<Fusion> analyze(FusedQKNormOp op, DominanceInfo &dom,
                           MatchFailure &why) {
@@ -318,6 +348,8 @@ FailureOr<Fusion> analyze(FusedQKNormOp op, DominanceInfo &dom,
       return why.fail("positions-type",
                       "positions of " + typeString(type.getElementType()));
   }
+  if (failed(checkRowsPerToken(op, m, why)))
+    return failure();
   FailureOr<SmallVector<bool>> rotated = rotatedRanges(op, f.sites, why);
   if (failed(rotated))
     return failure();
@@ -473,6 +505,8 @@ FailureOr<RopeFirst> analyzeRopeFirst(FusedQKNormOp op, DominanceInfo &dom,
                       "the rebuilt qkv changes columns no norm reads",
                       {{"column", std::to_string(c)}});
   f.rotation = *first;
+  if (failed(checkRowsPerToken(op, f.rotation, why)))
+    return failure();
   for (Value v : {f.rotation.cos, f.rotation.sin, f.rotation.positions})
     if (v && !dom.properlyDominates(v, op))
       return why.fail("tables-after-norm",

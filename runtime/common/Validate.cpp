@@ -436,6 +436,13 @@ qk_status_t validateRopeCall(qk_dtype_t dtype, const void *in,
   if (q.table_rows < 1)
     return fail(bad, "rope table_rows must be >= 1 (got %lld)",
                 (long long)q.table_rows);
+  // Without positions token t reads table row t (a fuzzer's mutant of a
+  // per-token cos/sin pair found that nothing checked it).
+  if (!q.positions && numTokens > q.table_rows)
+    return fail(bad,
+                "rope without positions reads table row t for token t: %lld "
+                "tokens, %lld table rows",
+                (long long)numTokens, (long long)q.table_rows);
   ri.tableColumnsRead = q.per_pair ? q.rotary_dim / 2 : q.rotary_dim;
   const struct {
     const char *name;

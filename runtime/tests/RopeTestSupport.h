@@ -857,6 +857,13 @@ inline int runRopeInvalidTests(RopeBackend &rb, bool hostPositions) {
       ->rope.before_norm = 2;
   make("per_pair -1", "rope per_pair is -1, expected 0 or 1")->rope.per_pair =
       -1;
+  {
+    Bad *b = make("no positions, fewer table rows than tokens",
+                  "rope without positions reads table row t for token t: 4 "
+                  "tokens, 3 table rows");
+    b->rope.positions = nullptr;
+    b->rope.table_rows = 3;
+  }
   make("head_dim 0", "rope head_dim must be > 0 (got 0)")->rope.head_dim = 0;
   make("head_dim -128", "rope head_dim must be > 0 (got -128)")->rope.head_dim =
       -128;

@@ -142,3 +142,14 @@ func.func @positions_without_rope(%qkv: tensor<?x256xbf16>, %p: tensor<?xi64>) -
          -> tensor<?x256xbf16>
   return %r : tensor<?x256xbf16>
 }
+
+// -----
+
+func.func @table_rows_per_token(%qkv: tensor<8x256xbf16>, %t: tensor<4x64xbf16>) -> tensor<8x256xbf16> {
+  // expected-error @+1 {{table #0 has 4 rows for 8 tokens and the op has no positions}}
+  %r = qk.fused_qk_norm tables(%t : tensor<4x64xbf16>) outs(%qkv : tensor<8x256xbf16>)
+         ranges [#qk.range<column_offset = 0, num_groups = 2, group_size = 64, steps = [
+                   #qk.rms<epsilon = 1.0e-06>, #qk.rope<style = neox, rotary_dim = 64, cos = 0, sin = 0, sin_column = 32>]>]
+         -> tensor<8x256xbf16>
+  return %r : tensor<8x256xbf16>
+}

@@ -235,6 +235,16 @@ static LogicalResult verifyRotations(FusedQKNormOp op,
   for (auto [i, used] : llvm::enumerate(tableUsed))
     if (!used)
       return op.emitOpError("table #") << i << " is not read by any range";
+  // Without positions token t reads row t of the tables.
+  int64_t tokens = op.getQkvType().getDimSize(0);
+  if (first && !op.getPositions() && !ShapedType::isDynamic(tokens))
+    for (auto [i, table] : llvm::enumerate(op.getTables())) {
+      int64_t rows = cast<ShapedType>(table.getType()).getDimSize(0);
+      if (!ShapedType::isDynamic(rows) && rows < tokens)
+        return op.emitOpError("table #")
+               << i << " has " << rows << " rows for " << tokens
+               << " tokens and the op has no positions";
+    }
   if (op.getPositions() && !first)
     return op.emitOpError("has positions but no #qk.rope step");
   return success();
