@@ -21,13 +21,9 @@
 //                              (full-width groups)
 //   QK_RUNTIME_ROPE_KERNEL=K   which norm + RoPE kernel takes the shapes it
 //                              covers: token (default: RopeTokenKernel.cuh,
-//                              one short-lived team per head), team
-//                              (RopeKernels.cuh only), fast
-//                              (RopeFastKernel.cuh: experimental; on the H200
-//                              it hit an illegal memory access in the GPU
-//                              check, docs/runtime.md). Shapes a kernel does
-//                              not cover take ropeKernel.
-//   QK_RUNTIME_ROPE_FAST=1     the same as QK_RUNTIME_ROPE_KERNEL=fast
+//                              one short-lived team per head) or team
+//                              (RopeKernels.cuh only). Shapes the token
+//                              kernel does not cover take ropeKernel.
 //   QK_RUNTIME_ROPE_TOKENS=N   token kernel: N (1, 2, 4) tokens per team
 //                              instead of 1 at small T and 2 above
 //
@@ -54,7 +50,7 @@ struct Options {
   bool earlyPrefetch = false;
   int64_t blockWaves = 256;
   /// QK_RUNTIME_ROPE_KERNEL (above).
-  enum RopeKernel : int { RopeTeam = 0, RopeFast = 1, RopeToken = 2 };
+  enum RopeKernel : int { RopeTeam = 0, RopeToken = 2 };
   int ropeKernel = RopeToken;
   /// QK_RUNTIME_ROPE_TOKENS (above); 0: by size.
   int64_t ropeTokens = 0;
@@ -93,13 +89,9 @@ private:
     o.ropeTokens = count("QK_RUNTIME_ROPE_TOKENS", 0);
     if (o.ropeTokens != 1 && o.ropeTokens != 2 && o.ropeTokens != 4)
       o.ropeTokens = 0;
-    if (flag("QK_RUNTIME_ROPE_FAST", false))
-      o.ropeKernel = RopeFast;
     if (const char *k = std::getenv("QK_RUNTIME_ROPE_KERNEL")) {
       if (!std::strcmp(k, "team"))
         o.ropeKernel = RopeTeam;
-      else if (!std::strcmp(k, "fast"))
-        o.ropeKernel = RopeFast;
       else if (!std::strcmp(k, "token"))
         o.ropeKernel = RopeToken;
     }

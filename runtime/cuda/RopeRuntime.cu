@@ -8,7 +8,7 @@
 // same reduction tree as qk_fused_rms_norm and its normalised values are
 // bit-identical to the norm's.
 //
-// What the fast (16-byte vector) path needs beyond the norm's conditions:
+// What the 16-byte vector path needs beyond the norm's conditions:
 // head_dim and rotary_dim / 2 multiples of the vector width, cos and sin
 // (at their first column) and their row strides 16-byte aligned. Other
 // calls take element-by-element workers (VW = 1), correct but slower.
@@ -22,7 +22,6 @@
 #include "../common/Validate.h"
 #include "Launch.cuh"
 #include "Options.h"
-#include "RopeFastKernel.cuh"
 #include "RopeKernels.cuh"
 #include "RopeTokenKernel.cuh"
 
@@ -136,48 +135,6 @@ qk_status_t launchRopeBlock(P &p, int nAcc, const Target &t) {
   return launch<kernel>(p, grid, block, t.stream, size_t(smem));
 }
 
-// The fast kernel (RopeFastKernel.cuh): R rows in flight per team, R = 1
-// in 256-thread blocks while the GPU holds a team for every row (the
-// shortest chain at small T), else R = 2 in 128-thread blocks.
-template <class T, class TT, int VW, int TEAM, int R, class P>
-qk_status_t launchRopeFastR(P &p, const Target &t) {
-  constexpr int kBlock = R == 1 ? 256 : 128;
-  constexpr int64_t teamsPerBlock = kBlock / TEAM;
-  constexpr auto kernel = ropeFastKernel<T, TT, VW, TEAM, R, kBlock, P>;
-  int perSm = 0;
-  if (qk_status_t st = blocksPerSm<kernel>(t.device, kBlock, perSm))
-    return st;
-  const int64_t resident = int64_t(t.sms) * perSm * teamsPerBlock;
-  splitWork(p.base, (int64_t(p.base.numTokens) + R - 1) / R, resident);
-  p.base.tokensPerTeam *= R;
-  p.base.prefetchTeams = t.l2Prefetch ? int32_t(resident) : 0;
-  const int64_t teams = int64_t(p.base.totalGroups) * p.base.teamsPerGroup;
-  const int grid = int((teams + teamsPerBlock - 1) / teamsPerBlock);
-  return launch<kernel>(p, grid, kBlock, t.stream);
-}
-
-template <class T, class TT, int VW, int TEAM, class P>
-qk_status_t launchRopeFastTT(P &p, const Target &t) {
-  int perSm = 0;
-  if (qk_status_t st =
-          blocksPerSm<ropeFastKernel<T, TT, VW, TEAM, 1, 256, P>>(t.device,
-                                                                  256, perSm))
-    return st;
-  const int64_t resident = int64_t(t.sms) * perSm * (256 / TEAM);
-  if (int64_t(p.base.numTokens) * p.base.totalGroups > resident)
-    return launchRopeFastR<T, TT, VW, TEAM, 2>(p, t);
-  return launchRopeFastR<T, TT, VW, TEAM, 1>(p, t);
-}
-
-// The table type is a template argument: one kind of table run in
-// registers (f32 runs are twice the registers of 16-bit ones).
-template <class T, int VW, int TEAM, class P>
-qk_status_t launchRopeFast(P &p, const Target &t) {
-  if (p.rope.flags & kRopeTableF32)
-    return launchRopeFastTT<T, float, VW, TEAM>(p, t);
-  return launchRopeFastTT<T, T, VW, TEAM>(p, t);
-}
-
 // The token kernel (RopeTokenKernel.cuh): one team of TEAM lanes per
 // (token, head), T * heads teams in 256-thread blocks.
 // TOK tokens per team: 1 while the GPU holds a team for every (token,
@@ -249,21 +206,6 @@ qk_status_t dispatchRope(P &p, int64_t maxGroupSize, const Target &t) {
       if (nAcc <= 16)
         return launchRopeToken<T, VW, 16>(p, t);
       return launchRopeToken<T, VW, 32>(p, t);
-    }
-  }
-  if constexpr (VW > 1 && std::is_same_v<P, CompactRopeParams>) {
-    // The fast kernel's shapes: the compact parameter block (at most two
-    // ranges, 32-bit offsets), one access per lane, vector table runs, a
-    // NEOX partner one whole vector away (GPTJ: in the vector).
-    const int rf = p.rope.flags;
-    if (ropeKernelChoice() == Options::RopeFast && nAcc <= 32 &&
-        (rf & kRopeTableVector) &&
-        ((rf & kRopeGptj) || (rf & kRopePartnerVector))) {
-      if (nAcc <= 8)
-        return launchRopeFast<T, VW, 8>(p, t);
-      if (nAcc <= 16)
-        return launchRopeFast<T, VW, 16>(p, t);
-      return launchRopeFast<T, VW, 32>(p, t);
     }
   }
   if constexpr (VW > 1) {
@@ -435,9 +377,9 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
 
 // A benchmark hook, not part of the ABI (no header declares it): the
 // kernel the calls that follow take where it applies (Options::RopeKernel:
-// 0 team, 1 fast, 2 token), -1 returns to QK_RUNTIME_ROPE_KERNEL.
+// 0 team, 2 token), -1 returns to QK_RUNTIME_ROPE_KERNEL.
 // runtime/tests/RopeBench.cu times the kernels in one process with it.
 extern "C" QK_RUNTIME_EXPORT void qk_cuda_rope_kernel_override(int kernel) {
-  ropeKernelOverride.store(kernel < 0 || kernel > 2 ? -1 : kernel,
+  ropeKernelOverride.store(kernel != 0 && kernel != 2 ? -1 : kernel,
                            std::memory_order_relaxed);
 }

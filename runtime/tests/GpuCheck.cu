@@ -414,7 +414,7 @@ int main(int argc, char **argv) {
        {"QK_RUNTIME_L2_PREFETCH", "QK_RUNTIME_WAVES", "QK_RUNTIME_WIDE_PARAMS",
         "QK_RUNTIME_SHIFT_ROWS", "QK_RUNTIME_NO_SHIFT",
         "QK_RUNTIME_EARLY_PREFETCH", "QK_RUNTIME_BLOCK_WAVES",
-        "QK_RUNTIME_ROPE_FAST", "QK_RUNTIME_ROPE_KERNEL"})
+        "QK_RUNTIME_ROPE_KERNEL", "QK_RUNTIME_ROPE_TOKENS"})
     std::printf(" %s=%s", name, env(name));
   std::printf("\n");
   if (std::strcmp(qk_runtime_name(), "cuda") != 0) {

@@ -16,10 +16,9 @@
 // for reference.
 // Two shapes: Qwen3-8B (32 q + 8 k heads, row 6144) and its TP8 shard
 // (8 q + 1 k heads, row 1280). Per shape and T: the copy ceiling, the norm
-// alone, and the rope call on both kernels (ropeKernel and the fast
-// token kernel, switched in-process with qk_cuda_rope_kernel_override; the
-// experimental fast kernel only with QK_BENCH_ROPE_FAST=1: it faulted on
-// the H200), with cold
+// alone, and the rope call on both kernels (ropeKernel and the
+// token kernel, switched in-process with qk_cuda_rope_kernel_override), with
+// cold
 // tables (rotating with the activations) and hot ones (one table for the
 // whole graph).
 // Usage: qk-rope-bench [T ...]   (default 1 16 1024 8192 32768)
@@ -93,7 +92,7 @@ double timeGraph(int n, cudaStream_t s,
 } // namespace
 
 // RopeRuntime.cu's benchmark hook (not in the public header): the kernel
-// the calls take where it applies (0 team, 1 fast, 2 token), -1 follows
+// the calls take where it applies (0 team, 2 token), -1 follows
 // QK_RUNTIME_ROPE_KERNEL.
 extern "C" void qk_cuda_rope_kernel_override(int kernel);
 
@@ -195,8 +194,6 @@ int main(int argc, char **argv) {
     std::vector<int> kernels = {0, 2};
     if (const char *o = std::getenv("QK_BENCH_TOKEN_ONLY"); o && o[0] == '1')
       kernels = {2};
-    if (const char *f = std::getenv("QK_BENCH_ROPE_FAST"); f && f[0] == '1')
-      kernels.push_back(1);
     const bool hot = false; // hot tables measured the same (run 7)
     for (int kernel : kernels)
       for (bool f32 : {true, false})
@@ -214,7 +211,7 @@ int main(int argc, char **argv) {
           std::printf("  %-5s %s rot=%-3lld %9.2f us  %7.1f GB/s  "
                       "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
                       "copy's, %5.1f%% of the norm's)\n",
-                      kernel == 2 ? "token" : kernel == 1 ? "fast" : "team",
+                      kernel == 2 ? "token" : "team",
                       f32 ? "f32 tables, once  " : "bf16 tables, per_op",
                       (long long)rot, us, bytes / us * 1e-3,
                       100.0 * (bytes / us) / (actMoved / copyUs),

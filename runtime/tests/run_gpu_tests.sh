@@ -29,8 +29,7 @@ QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=0 QK_RUNTIME_EARLY_PREFETCH=1 QK
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-wide.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 # The rope cases once more on the team kernel alone (RopeKernels.cuh; the
 # runs above take the token kernel, RopeTokenKernel.cuh, wherever it
-# applies). The experimental fast kernel (QK_RUNTIME_ROPE_KERNEL=fast) is
-# not run: it faulted on the H200 (docs/runtime.md).
+# applies).
 QK_RUNTIME_ROPE_KERNEL=team \
   "$build/bin/qk-runtime-gpu-check" -q --rope 2>&1 | tee "$log_dir/gpu-check-rope-team.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
