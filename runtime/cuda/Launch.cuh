@@ -75,6 +75,18 @@ struct Target {
   cudaStream_t stream = nullptr;
 };
 
+// The target of a call on `stream`: the current device and its SM count.
+inline qk_status_t currentTarget(void *stream, Target &t) {
+  t.stream = static_cast<cudaStream_t>(stream);
+  cudaError_t err = cudaGetDevice(&t.device);
+  if (err != cudaSuccess)
+    return deviceError(err, "cudaGetDevice");
+  if (qk_status_t st = smCount(t.device, t.sms))
+    return st;
+  t.l2Prefetch = Options::get().l2Prefetch;
+  return QK_STATUS_OK;
+}
+
 // Resident blocks of `Kernel` per SM at `block` threads, cached per kernel
 // instantiation (the template's own static), block size and device. Block
 // kernels run at several sizes, all multiples of 32 up to 1024.

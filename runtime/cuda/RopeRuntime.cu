@@ -357,13 +357,8 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
   if (num_tokens == 0)
     return QK_STATUS_OK;
   Target t;
-  t.stream = static_cast<cudaStream_t>(stream);
-  cudaError_t err = cudaGetDevice(&t.device);
-  if (err != cudaSuccess)
-    return deviceError(err, "cudaGetDevice");
-  if (qk_status_t st = smCount(t.device, t.sms))
+  if (qk_status_t st = currentTarget(stream, t))
     return st;
-  t.l2Prefetch = Options::get().l2Prefetch;
   switch (dtype) {
 #define QK_DTYPE(NAME, ...)                                                    \
   case QK_DTYPE_##NAME:                                                        \
