@@ -146,22 +146,21 @@ qk_status_t launchRopeTokenTok(CompactRopeParams &p, const Target &t) {
   const int64_t runs = (int64_t(p.base.numTokens) + TOK - 1) / TOK;
   const int64_t threads = runs * p.base.totalGroups * TEAM;
   const int grid = int((threads + kRopeTokenBlock - 1) / kRopeTokenBlock);
-  return launch<ropeTokenKernel<T, TT, VW, TEAM, TOK>>(
-      p, grid, kRopeTokenBlock, t.stream);
+  return launch<ropeTokenKernel<T, TT, VW, TEAM, TOK>>(p, grid, kRopeTokenBlock,
+                                                       t.stream);
 }
 
 template <class T, class TT, int VW, int TEAM>
 qk_status_t launchRopeTokenTT(CompactRopeParams &p, const Target &t) {
   int perSm = 0;
-  if (qk_status_t st =
-          blocksPerSm<ropeTokenKernel<T, TT, VW, TEAM, 1>>(
-              t.device, kRopeTokenBlock, perSm))
+  if (qk_status_t st = blocksPerSm<ropeTokenKernel<T, TT, VW, TEAM, 1>>(
+          t.device, kRopeTokenBlock, perSm))
     return st;
   const int64_t residentTeams =
       int64_t(t.sms) * perSm * (kRopeTokenBlock / TEAM);
   const int64_t tok = Options::get().ropeTokens;
-  if (tok == 1 || (tok == 0 && int64_t(p.base.numTokens) *
-                                       p.base.totalGroups <= residentTeams))
+  if (tok == 1 || (tok == 0 && int64_t(p.base.numTokens) * p.base.totalGroups <=
+                                   residentTeams))
     return launchRopeTokenTok<T, TT, VW, TEAM, 1>(p, t);
   if (tok == 4)
     return launchRopeTokenTok<T, TT, VW, TEAM, 4>(p, t);
@@ -189,7 +188,8 @@ bool tokenKernelCovers(const CompactRopeParams &p, int64_t maxGroupSize,
   for (int r = 0; r < p.base.numRanges; ++r)
     if (p.base.ranges[r].groupSize != maxGroupSize)
       return false;
-  return int64_t(p.base.numTokens) * p.base.totalGroups * 32 < (int64_t(1) << 31);
+  return int64_t(p.base.numTokens) * p.base.totalGroups * 32 <
+         (int64_t(1) << 31);
 }
 
 // The norm's thresholds (CudaRuntime.cu dispatch), in accesses.

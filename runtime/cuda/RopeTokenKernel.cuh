@@ -1,4 +1,5 @@
-//===- RopeTokenKernel.cuh - Norm + RoPE, one short team per head -*- CUDA -*-===//
+//===- RopeTokenKernel.cuh - Norm + RoPE, one short team per head -*- CUDA
+//-*-===//
 //
 // ropeTokenKernel: qk_fused_rms_norm_rope for per-head norms (every range's
 // group is one head: group_size == head_dim), 16-byte rows, aligned table
@@ -59,12 +60,8 @@ constexpr int kRopeTokenBlock = 256;
 // of the kernel's issue slots.
 
 template <class T> struct Pair2;
-template <> struct Pair2<__nv_bfloat16> {
-  using V = __nv_bfloat162;
-};
-template <> struct Pair2<__half> {
-  using V = __half2;
-};
+template <> struct Pair2<__nv_bfloat16> { using V = __nv_bfloat162; };
+template <> struct Pair2<__half> { using V = __half2; };
 
 template <class T>
 __device__ __forceinline__ uint32_t rotateWord(uint32_t a, uint32_t sb,
@@ -104,7 +101,9 @@ __device__ __forceinline__ uint4 tableWords(const void *table, int64_t row,
 // Register caps: 64 a thread for one token (32 warps an SM), 85 for two,
 // 128 for four (the rows in flight of a thread, not its warps, hide the
 // latency there; 64 made four spill ~190 bytes).
-constexpr int ropeTokenBlocks(int tok) { return tok == 1 ? 4 : tok == 2 ? 3 : 2; }
+constexpr int ropeTokenBlocks(int tok) {
+  return tok == 1 ? 4 : tok == 2 ? 3 : 2;
+}
 
 template <class T, class TT, int VW, int TEAM, int TOK>
 __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
@@ -119,8 +118,8 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
   const unsigned groups = unsigned(p.base.totalGroups);
   const unsigned runs = (unsigned(p.base.numTokens) + TOK - 1) / TOK;
   const unsigned teams = runs * groups;
-  const unsigned team = (blockIdx.x * unsigned(kRopeTokenBlock) + threadIdx.x) /
-                        unsigned(TEAM);
+  const unsigned team =
+      (blockIdx.x * unsigned(kRopeTokenBlock) + threadIdx.x) / unsigned(TEAM);
   // Whole warps execute every shuffle: a lane past the last team works on
   // the last team's rows again and stores nothing.
   const bool live = team < teams;
@@ -131,8 +130,8 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
   const DevRange<Off> rg = rangeOf(p.base, g);
   const int nAcc = rg.groupSize / VW;
   const bool has = lane < nAcc;
-  const Off column = rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride +
-                     Off(lane) * VW;
+  const Off column =
+      rg.columnOffset + Off(g - rg.groupBase) * rg.groupStride + Off(lane) * VW;
   const DevRope<Off> &ro = p.rope;
   const int rf = ro.flags;
   const bool gptj = rf & kRopeGptj;
@@ -142,9 +141,9 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
   const int rot = ro.rotaryDim, half = rot / 2;
   const int j0 = lane * VW; // the group is the head
   const bool rotLane = (rg.flags & kRotated) && has && j0 < rot;
-  const int srcLane =
-      (rotLane && !gptj) ? (j0 < half ? lane + half / VW : lane - half / VW)
-                         : lane;
+  const int srcLane = (rotLane && !gptj)
+                          ? (j0 < half ? lane + half / VW : lane - half / VW)
+                          : lane;
   const unsigned full = 0xffffffffu;
   const bool roundBefore = (rg.flags & kRoundBeforeWeight) != 0;
   // The packed rotation (above) where it gives PER_OP's bits: 16-bit
@@ -161,10 +160,9 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
   for (int k = 0; k < TOK; ++k) {
     const Off t = token0 + k;
     const bool valid = t < p.base.numTokens;
-    raw[k] = (has && valid)
-                 ? A::load(static_cast<const T *>(p.base.in) +
-                           int64_t(t) * p.base.inStride + column)
-                 : Raw{};
+    raw[k] = (has && valid) ? A::load(static_cast<const T *>(p.base.in) +
+                                      int64_t(t) * p.base.inStride + column)
+                            : Raw{};
     row[k] = t;
     bad[k] = false;
   }
@@ -172,10 +170,10 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
 #pragma unroll
     for (int k = 0; k < TOK; ++k) {
       const Off t = min(token0 + k, p.base.numTokens - 1);
-      row[k] = (rf & kRopePosI64)
-                   ? int64_t(__ldg(
-                         static_cast<const long long *>(ro.positions) + t))
-                   : int64_t(__ldg(static_cast<const int *>(ro.positions) + t));
+      row[k] =
+          (rf & kRopePosI64)
+              ? int64_t(__ldg(static_cast<const long long *>(ro.positions) + t))
+              : int64_t(__ldg(static_cast<const int *>(ro.positions) + t));
       bad[k] = row[k] < 0 || row[k] >= int64_t(ro.tableRows);
       if (bad[k])
         row[k] = 0; // inside the table; the elements become NaN below
@@ -205,7 +203,7 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
 
     // The rotation of this lane's vector v (values representable in T), the
     // partner vector from srcLane (NEOX) or the neighbour (GPTJ).
-    auto rotateVector = [&](float (&v)[VW]) {
+    auto rotateVector = [&](float(&v)[VW]) {
       float pv[VW];
 #pragma unroll
       for (int e = 0; e < VW; ++e)
@@ -242,9 +240,8 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
       for (int q = 0; q < 4; ++q) {
         // sign * partner: NEOX negates the whole vector of the low half;
         // GPTJ swaps the pair and negates its first element.
-        const uint32_t sb =
-            gptj ? (__byte_perm(wd[q], 0, 0x1032) ^ 0x00008000u)
-                 : (j0 < half ? pw[q] ^ 0x80008000u : pw[q]);
+        const uint32_t sb = gptj ? (__byte_perm(wd[q], 0, 0x1032) ^ 0x00008000u)
+                                 : (j0 < half ? pw[q] ^ 0x80008000u : pw[q]);
         if constexpr (kPackable)
           r[q] = isBad ? (std::is_same_v<T, __nv_bfloat16> ? 0x7fc07fc0u
                                                            : 0x7e007e00u)
@@ -276,8 +273,8 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
 #pragma unroll
     for (int e = 0; e < VW; ++e)
       y[e] = finish<T>(x[e], inv, w[e], roundBefore);
-    T *out = static_cast<T *>(p.base.out) + int64_t(t) * p.base.outStride +
-             column;
+    T *out =
+        static_cast<T *>(p.base.out) + int64_t(t) * p.base.outStride + column;
     const bool store = live && has && t < p.base.numTokens;
     bool done = false;
     if constexpr (kPackable) {

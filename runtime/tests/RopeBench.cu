@@ -120,109 +120,111 @@ int main(int argc, char **argv) {
   ck(cudaMemset(wq, 0x3f, D * 2), "memset");
   ck(cudaMemset(wk, 0x3f, D * 2), "memset");
   for (const Shape &sh : shapes)
-  for (int64_t T : tokens) {
-    const int64_t hq = sh.hq, hkv = sh.hkv, W = (hq + 2 * hkv) * D;
-    const int64_t qk = (hq + hkv) * D; // columns read and written
-    const size_t rowBytes = size_t(W) * 2, actBytes = size_t(T) * rowBytes;
-    // Enough buffers for 4x the L2, at least 2, at most 512.
-    int n = int(std::min<int64_t>(
-        512, std::max<int64_t>(
-                 2, (4 * int64_t(prop.l2CacheSize)) / int64_t(actBytes) + 1)));
-    const int64_t rows = std::max<int64_t>(T, 4096);
-    std::vector<void *> act(n), tab(n), pos(n);
-    std::vector<int64_t> hpos(static_cast<size_t>(T));
-    for (int64_t t = 0; t < T; ++t)
-      hpos[size_t(t)] = (t * 7919) % rows;
-    for (int i = 0; i < n; ++i) {
-      ck(cudaMalloc(&act[i], actBytes), "malloc act");
-      ck(cudaMemset(act[i], 0x3c, actBytes), "memset act");
-      ck(cudaMalloc(&tab[i], size_t(rows) * D * 4), "malloc tab");
-      ck(cudaMemset(tab[i], 0x3e, size_t(rows) * D * 4), "memset tab");
-      ck(cudaMalloc(&pos[i], size_t(T) * 8), "malloc pos");
-      ck(cudaMemcpy(pos[i], hpos.data(), size_t(T) * 8, cudaMemcpyHostToDevice),
-         "pos");
+    for (int64_t T : tokens) {
+      const int64_t hq = sh.hq, hkv = sh.hkv, W = (hq + 2 * hkv) * D;
+      const int64_t qk = (hq + hkv) * D; // columns read and written
+      const size_t rowBytes = size_t(W) * 2, actBytes = size_t(T) * rowBytes;
+      // Enough buffers for 4x the L2, at least 2, at most 512.
+      int n = int(std::min<int64_t>(
+          512,
+          std::max<int64_t>(
+              2, (4 * int64_t(prop.l2CacheSize)) / int64_t(actBytes) + 1)));
+      const int64_t rows = std::max<int64_t>(T, 4096);
+      std::vector<void *> act(n), tab(n), pos(n);
+      std::vector<int64_t> hpos(static_cast<size_t>(T));
+      for (int64_t t = 0; t < T; ++t)
+        hpos[size_t(t)] = (t * 7919) % rows;
+      for (int i = 0; i < n; ++i) {
+        ck(cudaMalloc(&act[i], actBytes), "malloc act");
+        ck(cudaMemset(act[i], 0x3c, actBytes), "memset act");
+        ck(cudaMalloc(&tab[i], size_t(rows) * D * 4), "malloc tab");
+        ck(cudaMemset(tab[i], 0x3e, size_t(rows) * D * 4), "memset tab");
+        ck(cudaMalloc(&pos[i], size_t(T) * 8), "malloc pos");
+        ck(cudaMemcpy(pos[i], hpos.data(), size_t(T) * 8,
+                      cudaMemcpyHostToDevice),
+           "pos");
+      }
+      qk_norm_range_t r[2] = {};
+      r[0].num_groups = hq;
+      r[0].group_size = r[0].group_stride = D;
+      r[0].weight = wq;
+      r[0].weight_dtype = QK_DTYPE_BF16;
+      r[0].epsilon = 1e-6f;
+      r[0].rounding = QK_ROUNDING_BEFORE_WEIGHT;
+      r[1] = r[0];
+      r[1].column_offset = hq * D;
+      r[1].num_groups = hkv;
+      r[1].weight = wk;
+      // f32 tables: the graph computes in f32 (ONCE); tables of the
+      // activation type: it computes in bf16 (PER_OP, the packed rotation).
+      auto ropeOf = [&](int i, int64_t rot, bool hot, bool f32) {
+        qk_rope_t q = {};
+        q.style = QK_ROPE_STYLE_NEOX;
+        q.rounding = f32 ? QK_ROPE_ROUNDING_ONCE : QK_ROPE_ROUNDING_PER_OP;
+        q.per_pair = 1;
+        q.head_dim = D;
+        q.rotary_dim = rot;
+        if (hot)
+          i = 0;
+        q.cos = q.sin = tab[i];
+        q.table_dtype = f32 ? QK_DTYPE_F32 : QK_DTYPE_BF16;
+        q.table_rows = rows;
+        q.table_columns = rot;
+        q.cos_row_stride = q.sin_row_stride = rot;
+        q.sin_column = rot / 2;
+        q.positions = pos[i];
+        q.positions_dtype = QK_INDEX_I64;
+        return q;
+      };
+      const int64_t vecs = int64_t(T) * qk * 2 / 16;
+      const int copyGrid = int(
+          std::min<int64_t>((vecs + 255) / 256, prop.multiProcessorCount * 8));
+      const double copyUs = timeGraph(n, s, [&](int i) {
+        copyColumns<<<copyGrid, 256, 0, s>>>(
+            static_cast<const uint4 *>(act[i]),
+            static_cast<uint4 *>(act[(i + 1) % n]), T, qk * 2 / 16, W * 2 / 16);
+      });
+      const double normUs = timeGraph(n, s, [&](int i) {
+        if (qk_fused_rms_norm(QK_DTYPE_BF16, act[i], W, act[i], W, T, r, 2, s))
+          std::printf("norm failed: %s\n", qk_last_error_message());
+      });
+      const double actMoved = double(T) * qk * 2 * 2;
+      std::printf("%s T=%-6lld buffers=%-3d copy %9.2f us (%7.1f GB/s)  norm "
+                  "%9.2f us (%5.1f%% of copy)\n",
+                  sh.name, (long long)T, n, copyUs, actMoved / copyUs * 1e-3,
+                  normUs, 100.0 * copyUs / normUs);
+      std::vector<int> kernels = {0, 2};
+      if (const char *o = std::getenv("QK_BENCH_TOKEN_ONLY"); o && o[0] == '1')
+        kernels = {2};
+      const bool hot = false; // hot tables measured the same (run 7)
+      for (int kernel : kernels)
+        for (bool f32 : {true, false})
+          for (int64_t rot : {D, D / 2}) {
+            qk_cuda_rope_kernel_override(kernel);
+            const double us = timeGraph(n, s, [&](int i) {
+              qk_rope_t q = ropeOf(i, rot, hot, f32);
+              if (qk_fused_rms_norm_rope(QK_DTYPE_BF16, act[i], W, act[i], W, T,
+                                         r, 2, &q, 3u, s))
+                std::printf("rope failed: %s\n", qk_last_error_message());
+            });
+            qk_cuda_rope_kernel_override(-1);
+            const double bytes =
+                actMoved + double(T) * rot * (f32 ? 4 : 2) + double(T) * 8;
+            std::printf("  %-5s %s rot=%-3lld %9.2f us  %7.1f GB/s  "
+                        "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
+                        "copy's, %5.1f%% of the norm's)\n",
+                        kernel == 2 ? "token" : "team",
+                        f32 ? "f32 tables, once  " : "bf16 tables, per_op",
+                        (long long)rot, us, bytes / us * 1e-3,
+                        100.0 * (bytes / us) / (actMoved / copyUs),
+                        100.0 * copyUs / us, 100.0 * normUs / us);
+          }
+      std::fflush(stdout);
+      for (int i = 0; i < n; ++i) {
+        cudaFree(act[i]);
+        cudaFree(tab[i]);
+        cudaFree(pos[i]);
+      }
     }
-    qk_norm_range_t r[2] = {};
-    r[0].num_groups = hq;
-    r[0].group_size = r[0].group_stride = D;
-    r[0].weight = wq;
-    r[0].weight_dtype = QK_DTYPE_BF16;
-    r[0].epsilon = 1e-6f;
-    r[0].rounding = QK_ROUNDING_BEFORE_WEIGHT;
-    r[1] = r[0];
-    r[1].column_offset = hq * D;
-    r[1].num_groups = hkv;
-    r[1].weight = wk;
-    // f32 tables: the graph computes in f32 (ONCE); tables of the
-    // activation type: it computes in bf16 (PER_OP, the packed rotation).
-    auto ropeOf = [&](int i, int64_t rot, bool hot, bool f32) {
-      qk_rope_t q = {};
-      q.style = QK_ROPE_STYLE_NEOX;
-      q.rounding = f32 ? QK_ROPE_ROUNDING_ONCE : QK_ROPE_ROUNDING_PER_OP;
-      q.per_pair = 1;
-      q.head_dim = D;
-      q.rotary_dim = rot;
-      if (hot)
-        i = 0;
-      q.cos = q.sin = tab[i];
-      q.table_dtype = f32 ? QK_DTYPE_F32 : QK_DTYPE_BF16;
-      q.table_rows = rows;
-      q.table_columns = rot;
-      q.cos_row_stride = q.sin_row_stride = rot;
-      q.sin_column = rot / 2;
-      q.positions = pos[i];
-      q.positions_dtype = QK_INDEX_I64;
-      return q;
-    };
-    const int64_t vecs = int64_t(T) * qk * 2 / 16;
-    const int copyGrid = int(
-        std::min<int64_t>((vecs + 255) / 256, prop.multiProcessorCount * 8));
-    const double copyUs = timeGraph(n, s, [&](int i) {
-      copyColumns<<<copyGrid, 256, 0, s>>>(
-          static_cast<const uint4 *>(act[i]),
-          static_cast<uint4 *>(act[(i + 1) % n]), T, qk * 2 / 16, W * 2 / 16);
-    });
-    const double normUs = timeGraph(n, s, [&](int i) {
-      if (qk_fused_rms_norm(QK_DTYPE_BF16, act[i], W, act[i], W, T, r, 2, s))
-        std::printf("norm failed: %s\n", qk_last_error_message());
-    });
-    const double actMoved = double(T) * qk * 2 * 2;
-    std::printf("%s T=%-6lld buffers=%-3d copy %9.2f us (%7.1f GB/s)  norm "
-                "%9.2f us (%5.1f%% of copy)\n",
-                sh.name, (long long)T, n, copyUs, actMoved / copyUs * 1e-3,
-                normUs, 100.0 * copyUs / normUs);
-    std::vector<int> kernels = {0, 2};
-    if (const char *o = std::getenv("QK_BENCH_TOKEN_ONLY"); o && o[0] == '1')
-      kernels = {2};
-    const bool hot = false; // hot tables measured the same (run 7)
-    for (int kernel : kernels)
-      for (bool f32 : {true, false})
-        for (int64_t rot : {D, D / 2}) {
-          qk_cuda_rope_kernel_override(kernel);
-          const double us = timeGraph(n, s, [&](int i) {
-            qk_rope_t q = ropeOf(i, rot, hot, f32);
-            if (qk_fused_rms_norm_rope(QK_DTYPE_BF16, act[i], W, act[i], W, T,
-                                       r, 2, &q, 3u, s))
-              std::printf("rope failed: %s\n", qk_last_error_message());
-          });
-          qk_cuda_rope_kernel_override(-1);
-          const double bytes =
-              actMoved + double(T) * rot * (f32 ? 4 : 2) + double(T) * 8;
-          std::printf("  %-5s %s rot=%-3lld %9.2f us  %7.1f GB/s  "
-                      "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
-                      "copy's, %5.1f%% of the norm's)\n",
-                      kernel == 2 ? "token" : "team",
-                      f32 ? "f32 tables, once  " : "bf16 tables, per_op",
-                      (long long)rot, us, bytes / us * 1e-3,
-                      100.0 * (bytes / us) / (actMoved / copyUs),
-                      100.0 * copyUs / us, 100.0 * normUs / us);
-        }
-    std::fflush(stdout);
-    for (int i = 0; i < n; ++i) {
-      cudaFree(act[i]);
-      cudaFree(tab[i]);
-      cudaFree(pos[i]);
-    }
-  }
   return 0;
 }
