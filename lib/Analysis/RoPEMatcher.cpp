@@ -853,8 +853,8 @@ FailureOr<RoPESite> mlir::qk::matchRoPESite(Value value, ElementEvaluator &eval,
     // term (its partner's term is negative for both styles).
     const Element &first = head[0];
     if (!first.rotated)
-      return why.fail("not-rope", "the first element of a head is not "
-                                  "rotated");
+      return why.fail("unrotated", "the first element of a head is not "
+                                   "rotated");
     int64_t base = first.terms[0].sign == 1 && first.terms[1].sign == -1
                        ? first.terms[0].column
                    : first.terms[1].sign == 1 && first.terms[0].sign == -1

@@ -68,28 +68,37 @@ bool isRotationOp(Operation *op) {
 /// and elementwise generics reached from `result` through rotation ops,
 /// latest first.
 SmallVector<Value> candidateRoots(Value result) {
+  // Depth-first over the readers, each op listed when all its readers are
+  // (post-order): readers come before what they read, so a rotation's last
+  // op is tried before its parts, without comparing program positions
+  // (Operation::isBeforeInBlock renumbers a block after every rewrite).
   SmallVector<Value> roots;
-  llvm::SetVector<Operation *> seen;
-  SmallVector<Value> work = {result};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      if (!isRotationOp(user) || !seen.insert(user))
+  DenseSet<Operation *> seen;
+  SmallVector<std::pair<Operation *, Operation::user_iterator>> stack;
+  auto push = [&](Operation *op) {
+    if (isRotationOp(op) && seen.insert(op).second)
+      stack.push_back({op, op->user_begin()});
+  };
+  // One reader of `result` at a time: an op is marked when its own search
+  // starts, so that a later reader of it is always searched first.
+  for (Operation *first : result.getUsers()) {
+    push(first);
+    while (!stack.empty()) {
+      auto &[op, next] = stack.back();
+      if (next != op->user_end()) {
+        Operation *user = *next;
+        ++next;
+        push(user);
         continue;
+      }
       // A reshape ends a rotation whose last op works on another shape
       // (GPT-J's stack of the pairs, then flatten).
       if (isa<tensor::ConcatOp, linalg::GenericOp, tensor::CollapseShapeOp,
-              tensor::ExpandShapeOp>(user))
-        roots.push_back(user->getResult(0));
-      llvm::append_range(work, user->getResults());
+              tensor::ExpandShapeOp>(op))
+        roots.push_back(op->getResult(0));
+      stack.pop_back();
     }
   }
-  llvm::sort(roots, [](Value a, Value b) {
-    Operation *x = a.getDefiningOp(), *y = b.getDefiningOp();
-    if (x->getBlock() == y->getBlock())
-      return y->isBeforeInBlock(x);
-    return x > y; // different blocks: any fixed order
-  });
   return roots;
 }
 
@@ -310,7 +319,9 @@ FailureOr<Fusion> analyze(FusedQKNormOp op, DominanceInfo &dom,
     MatchFailure miss;
     FailureOr<RoPESite> rope = matchRoPESite(root, eval, miss);
     if (failed(rope)) {
-      if (!lastMiss.hasFailed())
+      // A view of the heads that rotates nothing is no candidate: its
+      // "no" would hide the reason of the rotation next to it.
+      if (!lastMiss.hasFailed() && miss.code != "unrotated")
         lastMiss = miss;
       continue;
     }
