@@ -19,11 +19,14 @@
 //                              L2 before waiting on the previous kernel
 //   QK_RUNTIME_BLOCK_WAVES=N   as QK_RUNTIME_WAVES, for the block kernels
 //                              (full-width groups)
-//   QK_RUNTIME_ROPE_KERNEL=K   which norm + RoPE kernel takes the shapes it
-//                              covers: token (default: RopeTokenKernel.cuh,
-//                              one short-lived team per head) or team
-//                              (RopeKernels.cuh only). Shapes the token
-//                              kernel does not cover take ropeKernel.
+//   QK_RUNTIME_ROPE_KERNEL=K   which norm + RoPE kernel takes the shapes
+//                              RopeTokenKernel.cuh covers: auto (default:
+//                              the token kernel while the GPU holds a team
+//                              for every (token, head), else the stream
+//                              kernel), token (the token kernel at every
+//                              T), stream (the stream kernel at every T) or
+//                              team (RopeKernels.cuh only). Shapes the
+//                              token kernels do not cover take ropeKernel.
 //   QK_RUNTIME_ROPE_TOKENS=N   token kernel: N (1, 2, 4) tokens per team
 //                              instead of 1 at small T and 2 above
 //
@@ -50,8 +53,13 @@ struct Options {
   bool earlyPrefetch = false;
   int64_t blockWaves = 256;
   /// QK_RUNTIME_ROPE_KERNEL (above).
-  enum RopeKernel : int { RopeTeam = 0, RopeToken = 2 };
-  int ropeKernel = RopeToken;
+  enum RopeKernel : int {
+    RopeTeam = 0,
+    RopeToken = 2,
+    RopeStream = 3,
+    RopeAuto = 4
+  };
+  int ropeKernel = RopeAuto;
   /// QK_RUNTIME_ROPE_TOKENS (above); 0: by size.
   int64_t ropeTokens = 0;
 
@@ -94,6 +102,8 @@ private:
         o.ropeKernel = RopeTeam;
       else if (!std::strcmp(k, "token"))
         o.ropeKernel = RopeToken;
+      else if (!std::strcmp(k, "stream"))
+        o.ropeKernel = RopeStream;
     }
     return o;
   }

@@ -150,17 +150,43 @@ qk_status_t launchRopeTokenTok(CompactRopeParams &p, const Target &t) {
                                                        t.stream);
 }
 
+// The stream kernel (RopeTokenKernel.cuh): a resident grid, at least one
+// team per group, S stages of shared memory per thread.
+template <class T, class TT, int VW, int TEAM>
+qk_status_t launchRopeStream(CompactRopeParams &p, const Target &t) {
+  constexpr int S = kRopeStages;
+  constexpr auto kernel = ropeStreamKernel<T, TT, VW, TEAM, S>;
+  constexpr int64_t teamsPerBlock = kRopeTokenBlock / (TEAM / 2);
+  const int64_t smem = int64_t(S) * kRopeTokenBlock * kRopeStageBytes;
+  int perSm = 0;
+  if (qk_status_t st =
+          ropeBlocksPerSm<kernel>(t.device, kRopeTokenBlock, smem, perSm))
+    return st;
+  int64_t grid = int64_t(t.sms) * perSm;
+  const int64_t minGrid =
+      (int64_t(p.base.totalGroups) + teamsPerBlock - 1) / teamsPerBlock;
+  if (grid < minGrid)
+    grid = minGrid;
+  return launch<kernel>(p, int(grid), kRopeTokenBlock, t.stream, size_t(smem));
+}
+
 template <class T, class TT, int VW, int TEAM>
 qk_status_t launchRopeTokenTT(CompactRopeParams &p, const Target &t) {
+  const int choice = ropeKernelChoice();
+  if (choice == Options::RopeStream)
+    return launchRopeStream<T, TT, VW, TEAM>(p, t);
   int perSm = 0;
   if (qk_status_t st = blocksPerSm<ropeTokenKernel<T, TT, VW, TEAM, 1>>(
           t.device, kRopeTokenBlock, perSm))
     return st;
   const int64_t residentTeams =
       int64_t(t.sms) * perSm * (kRopeTokenBlock / TEAM);
+  const bool oneWave =
+      int64_t(p.base.numTokens) * p.base.totalGroups <= residentTeams;
+  if (choice == Options::RopeAuto && !oneWave)
+    return launchRopeStream<T, TT, VW, TEAM>(p, t);
   const int64_t tok = Options::get().ropeTokens;
-  if (tok == 1 || (tok == 0 && int64_t(p.base.numTokens) * p.base.totalGroups <=
-                                   residentTeams))
+  if (tok == 1 || (tok == 0 && oneWave))
     return launchRopeTokenTok<T, TT, VW, TEAM, 1>(p, t);
   if (tok == 4)
     return launchRopeTokenTok<T, TT, VW, TEAM, 4>(p, t);
@@ -199,7 +225,7 @@ qk_status_t dispatchRope(P &p, int64_t maxGroupSize, const Target &t) {
   if constexpr (VW > 1 && std::is_same_v<P, CompactRopeParams>) {
     // The team size the norm's dispatch picks for this group size, so that
     // the reduction tree (and the normalised values) are the norm's.
-    if (ropeKernelChoice() == Options::RopeToken &&
+    if (ropeKernelChoice() != Options::RopeTeam &&
         tokenKernelCovers(p, maxGroupSize, VW)) {
       if (nAcc <= 8)
         return launchRopeToken<T, VW, 8>(p, t);
@@ -372,9 +398,11 @@ extern "C" QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm_rope(
 
 // A benchmark hook, not part of the ABI (no header declares it): the
 // kernel the calls that follow take where it applies (Options::RopeKernel:
-// 0 team, 2 token), -1 returns to QK_RUNTIME_ROPE_KERNEL.
+// 0 team, 2 token, 3 stream, 4 auto), -1 returns to QK_RUNTIME_ROPE_KERNEL.
 // runtime/tests/RopeBench.cu times the kernels in one process with it.
 extern "C" QK_RUNTIME_EXPORT void qk_cuda_rope_kernel_override(int kernel) {
-  ropeKernelOverride.store(kernel != 0 && kernel != 2 ? -1 : kernel,
-                           std::memory_order_relaxed);
+  const bool known =
+      kernel == Options::RopeTeam || kernel == Options::RopeToken ||
+      kernel == Options::RopeStream || kernel == Options::RopeAuto;
+  ropeKernelOverride.store(known ? kernel : -1, std::memory_order_relaxed);
 }

@@ -16,11 +16,10 @@
 // for reference.
 // Two shapes: Qwen3-8B (32 q + 8 k heads, row 6144) and its TP8 shard
 // (8 q + 1 k heads, row 1280). Per shape and T: the copy ceiling, the norm
-// alone, and the rope call on both kernels (ropeKernel and the
-// token kernel, switched in-process with qk_cuda_rope_kernel_override), with
-// cold
-// tables (rotating with the activations) and hot ones (one table for the
-// whole graph).
+// alone, and the rope call on each kernel (ropeKernel, the token kernel
+// and the stream kernel, switched in-process with
+// qk_cuda_rope_kernel_override; QK_BENCH_KERNELS picks them), with cold
+// tables (rotating with the activations).
 // Usage: qk-rope-bench [T ...]   (default 1 16 1024 8192 32768)
 //
 //===----------------------------------------------------------------------===//
@@ -193,9 +192,20 @@ int main(int argc, char **argv) {
                   "%9.2f us (%5.1f%% of copy)\n",
                   sh.name, (long long)T, n, copyUs, actMoved / copyUs * 1e-3,
                   normUs, 100.0 * copyUs / normUs);
-      std::vector<int> kernels = {0, 2};
-      if (const char *o = std::getenv("QK_BENCH_TOKEN_ONLY"); o && o[0] == '1')
-        kernels = {2};
+      // QK_BENCH_KERNELS: a comma-separated list of Options::RopeKernel
+      // codes (0 team, 2 token, 3 stream, 4 auto; default all but auto).
+      std::vector<int> kernels;
+      if (const char *o = std::getenv("QK_BENCH_KERNELS")) {
+        for (const char *c = o; *c;) {
+          kernels.push_back(std::atoi(c));
+          while (*c && *c != ',')
+            ++c;
+          if (*c == ',')
+            ++c;
+        }
+      }
+      if (kernels.empty())
+        kernels = {0, 2, 3};
       const bool hot = false; // hot tables measured the same (run 7)
       for (int kernel : kernels)
         for (bool f32 : {true, false})
@@ -210,10 +220,13 @@ int main(int argc, char **argv) {
             qk_cuda_rope_kernel_override(-1);
             const double bytes =
                 actMoved + double(T) * rot * (f32 ? 4 : 2) + double(T) * 8;
-            std::printf("  %-5s %s rot=%-3lld %9.2f us  %7.1f GB/s  "
+            std::printf("  %-6s %s rot=%-3lld %9.2f us  %7.1f GB/s  "
                         "%5.1f%% of copy bandwidth (time: %5.1f%% of the "
                         "copy's, %5.1f%% of the norm's)\n",
-                        kernel == 2 ? "token" : "team",
+                        kernel == 0   ? "team"
+                        : kernel == 2 ? "token"
+                        : kernel == 3 ? "stream"
+                                      : "auto",
                         f32 ? "f32 tables, once  " : "bf16 tables, per_op",
                         (long long)rot, us, bytes / us * 1e-3,
                         100.0 * (bytes / us) / (actMoved / copyUs),

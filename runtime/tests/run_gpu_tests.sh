@@ -27,10 +27,12 @@ QK_RUNTIME_DISABLE_PDL=1 QK_RUNTIME_WAVES=2 QK_RUNTIME_SHIFT_ROWS=4 \
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-nopdl.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=0 QK_RUNTIME_EARLY_PREFETCH=1 QK_RUNTIME_NO_SHIFT=1 \
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-wide.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
-# The rope cases once more on the team kernel alone (RopeKernels.cuh; the
-# runs above take the token kernel, RopeTokenKernel.cuh, wherever it
-# applies).
-QK_RUNTIME_ROPE_KERNEL=team \
-  "$build/bin/qk-runtime-gpu-check" -q --rope 2>&1 | tee "$log_dir/gpu-check-rope-team.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
+# The rope cases once more on each kernel alone: the runs above take the
+# token kernel (small T) or the stream kernel (RopeTokenKernel.cuh) wherever
+# they apply; team is RopeKernels.cuh for every shape.
+for k in team token stream; do
+  QK_RUNTIME_ROPE_KERNEL=$k \
+    "$build/bin/qk-runtime-gpu-check" -q --rope 2>&1 | tee "$log_dir/gpu-check-rope-$k.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
+done
 echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
