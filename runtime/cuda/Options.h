@@ -104,6 +104,8 @@ private:
         o.ropeKernel = RopeToken;
       else if (!std::strcmp(k, "stream"))
         o.ropeKernel = RopeStream;
+      else if (!std::strcmp(k, "auto"))
+        o.ropeKernel = RopeAuto;
     }
     return o;
   }
