@@ -24,7 +24,7 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.qk_tools_dir, config.llvm_tools_dir]
-tools = ["qk-opt", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "llvm-nm",
+tools = ["qk-opt", "qk-tblgen", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "llvm-nm",
          "FileCheck", "count", "not"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
@@ -58,3 +58,5 @@ config.substitutions.append(("%mlir_run", _runner + _runner_libs))
 config.substitutions.append(("%host_cxx", config.host_cxx))
 config.substitutions.append(
     ("%qk_include", os.path.join(os.path.dirname(config.test_source_root), "include")))
+config.substitutions.append(("%mlir_include", config.mlir_include_dir))
+config.substitutions.append(("%qk_src", os.path.dirname(config.test_source_root)))

@@ -176,13 +176,11 @@ std::string runtimeDtypeList() {
   return list;
 }
 
-/// Column of a field of qk_ciface_range_t in its row of the range table.
-#define QK_RANGE_WORD(field)                                                   \
-  static_cast<int64_t>(offsetof(qk_ciface_range_t, field) / sizeof(int64_t))
-
-/// Word of a field of qk_ciface_rope_t in the rope row.
-#define QK_ROPE_WORD(field)                                                    \
-  static_cast<int64_t>(offsetof(qk_ciface_rope_t, field) / sizeof(int64_t))
+// encodeRowWords: the rows of the group steps (qk_ciface_range_t of
+// #qk.rms, qk_ciface_rope_t of #qk.rope), their words from the attribute's
+// parameters encoded as the steps' ODS says (QK_AbiRow in QKAttrs.td), the
+// others supplied by the lowering (geometry, memref views).
+#include "qk/Dialect/QK/IR/QKAbiRowEncoders.h.inc"
 
 //===----------------------------------------------------------------------===//
 // What one call passes
@@ -208,12 +206,12 @@ struct CallRope {
   Value cos, sin, positions; // positions may be null
 };
 
-/// One range of the call: scalars as SSA values, the weight as a memref.
+/// One range of the call: its geometry as SSA values, its norm step, the
+/// weight as a memref.
 struct CallRange {
   Value weight; // rank-1 memref, or null for no weight
   Value columnOffset, numGroups, groupSize, groupStride;
-  float epsilon, weightOffset;
-  RoundingMode rounding;
+  RMSStepAttr step;
 };
 
 MemRefType dynamicViewType(Type elementType, unsigned rank) {
@@ -495,89 +493,71 @@ public:
   /// stride); none passes a zero-size view of the activation dtype.
   SmallVector<std::pair<int64_t, Value>> rowWords(const CallRange &r,
                                                   qk_dtype_t act) {
-    auto f32Word = [&](float f) {
-      return i64(int64_t(llvm::bit_cast<uint32_t>(f)));
-    };
-    SmallVector<std::pair<int64_t, Value>> words = {
-        {QK_RANGE_WORD(column_offset), r.columnOffset},
-        {QK_RANGE_WORD(num_groups), r.numGroups},
-        {QK_RANGE_WORD(group_size), r.groupSize},
-        {QK_RANGE_WORD(group_stride), r.groupStride},
-        {QK_RANGE_WORD(epsilon), f32Word(r.epsilon)},
-        {QK_RANGE_WORD(weight_offset), f32Word(r.weightOffset)},
-        {QK_RANGE_WORD(rounding), i64(roundingCode(r.rounding))}};
+    RMSStepRowInputs in;
+    in.column_offset = r.columnOffset;
+    in.num_groups = r.numGroups;
+    in.group_size = r.groupSize;
+    in.group_stride = r.groupStride;
     if (!r.weight) {
-      words.append({{QK_RANGE_WORD(weight_dtype), i64(act)},
-                    {QK_RANGE_WORD(weight_aligned), i64(0)},
-                    {QK_RANGE_WORD(weight_memref_offset), i64(0)},
-                    {QK_RANGE_WORD(weight_size), i64(0)},
-                    {QK_RANGE_WORD(weight_stride), i64(1)}});
-      return words;
+      in.weight_dtype = i64(act);
+      in.weight_aligned = i64(0);
+      in.weight_memref_offset = i64(0);
+      in.weight_size = i64(0);
+      in.weight_stride = i64(1);
+    } else {
+      Type elementType = cast<MemRefType>(r.weight.getType()).getElementType();
+      in.weight_dtype = i64(runtimeDtype(elementType)->code);
+      in.weight_aligned = toI64(
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.weight));
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.weight);
+      in.weight_memref_offset = toI64(meta.getOffset());
+      in.weight_size = toI64(meta.getSizes()[0]);
+      in.weight_stride = toI64(meta.getStrides()[0]);
     }
-    Type elementType = cast<MemRefType>(r.weight.getType()).getElementType();
-    Value aligned =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.weight);
-    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.weight);
-    words.append(
-        {{QK_RANGE_WORD(weight_dtype), i64(runtimeDtype(elementType)->code)},
-         {QK_RANGE_WORD(weight_aligned), toI64(aligned)},
-         {QK_RANGE_WORD(weight_memref_offset), toI64(meta.getOffset())},
-         {QK_RANGE_WORD(weight_size), toI64(meta.getSizes()[0])},
-         {QK_RANGE_WORD(weight_stride), toI64(meta.getStrides()[0])}});
-    return words;
+    return encodeRowWords(r.step, in, [&](int64_t v) { return i64(v); });
   }
 
   /// The words of the rope row (qk_ciface_rope_t), by word.
   SmallVector<std::pair<int64_t, Value>> ropeWords(const CallRope &r) {
-    RopeStepAttr step = r.step;
     Type tableType = cast<MemRefType>(r.cos.getType()).getElementType();
-    SmallVector<std::pair<int64_t, Value>> words = {
-        {QK_ROPE_WORD(style), i64(ropeStyleCode(step.getStyle()))},
-        {QK_ROPE_WORD(rounding), i64(ropeRoundingCode(step.getRounding()))},
-        {QK_ROPE_WORD(before_norm), i64(r.beforeNorm ? 1 : 0)},
-        {QK_ROPE_WORD(per_pair), i64(step.getPerPair() ? 1 : 0)},
-        {QK_ROPE_WORD(head_dim), i64(r.headDim)},
-        {QK_ROPE_WORD(rotary_dim), i64(step.getRotaryDim())},
-        {QK_ROPE_WORD(rotated_ranges), i64(r.rotatedRanges)},
-        {QK_ROPE_WORD(table_dtype), i64(runtimeDtype(tableType)->code)},
-        {QK_ROPE_WORD(cos_column), i64(step.getCosColumn())},
-        {QK_ROPE_WORD(sin_column), i64(step.getSinColumn())}};
-    auto table = [&](Value t, int64_t aligned, int64_t offset, int64_t rows,
-                     int64_t columns, int64_t rowStride, int64_t columnStride) {
-      Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, t);
+    RopeStepRowInputs in;
+    in.before_norm = i64(r.beforeNorm ? 1 : 0);
+    in.head_dim = i64(r.headDim);
+    in.rotated_ranges = i64(r.rotatedRanges);
+    in.table_dtype = i64(runtimeDtype(tableType)->code);
+    // A table's rank-2 view: aligned pointer, offset, sizes, strides.
+    auto table = [&](Value t, Value &aligned, Value &offset, Value &rows,
+                     Value &columns, Value &rowStride, Value &columnStride) {
+      aligned =
+          toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, t));
       auto meta = memref::ExtractStridedMetadataOp::create(b, loc, t);
-      words.append({{aligned, toI64(ptr)},
-                    {offset, toI64(meta.getOffset())},
-                    {rows, toI64(meta.getSizes()[0])},
-                    {columns, toI64(meta.getSizes()[1])},
-                    {rowStride, toI64(meta.getStrides()[0])},
-                    {columnStride, toI64(meta.getStrides()[1])}});
+      offset = toI64(meta.getOffset());
+      rows = toI64(meta.getSizes()[0]);
+      columns = toI64(meta.getSizes()[1]);
+      rowStride = toI64(meta.getStrides()[0]);
+      columnStride = toI64(meta.getStrides()[1]);
     };
-    table(r.cos, QK_ROPE_WORD(cos_aligned), QK_ROPE_WORD(cos_offset),
-          QK_ROPE_WORD(cos_rows), QK_ROPE_WORD(cos_columns),
-          QK_ROPE_WORD(cos_row_stride), QK_ROPE_WORD(cos_column_stride));
-    table(r.sin, QK_ROPE_WORD(sin_aligned), QK_ROPE_WORD(sin_offset),
-          QK_ROPE_WORD(sin_rows), QK_ROPE_WORD(sin_columns),
-          QK_ROPE_WORD(sin_row_stride), QK_ROPE_WORD(sin_column_stride));
+    table(r.cos, in.cos_aligned, in.cos_offset, in.cos_rows, in.cos_columns,
+          in.cos_row_stride, in.cos_column_stride);
+    table(r.sin, in.sin_aligned, in.sin_offset, in.sin_rows, in.sin_columns,
+          in.sin_row_stride, in.sin_column_stride);
     if (!r.positions) {
-      words.append({{QK_ROPE_WORD(positions_dtype), i64(0)},
-                    {QK_ROPE_WORD(positions_aligned), i64(0)},
-                    {QK_ROPE_WORD(positions_offset), i64(0)},
-                    {QK_ROPE_WORD(positions_size), i64(0)},
-                    {QK_ROPE_WORD(positions_stride), i64(1)}});
-      return words;
+      in.positions_dtype = i64(0);
+      in.positions_aligned = i64(0);
+      in.positions_offset = i64(0);
+      in.positions_size = i64(0);
+      in.positions_stride = i64(1);
+    } else {
+      Type posType = cast<MemRefType>(r.positions.getType()).getElementType();
+      in.positions_dtype = i64(*indexCode(posType));
+      in.positions_aligned = toI64(
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.positions));
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.positions);
+      in.positions_offset = toI64(meta.getOffset());
+      in.positions_size = toI64(meta.getSizes()[0]);
+      in.positions_stride = toI64(meta.getStrides()[0]);
     }
-    Type posType = cast<MemRefType>(r.positions.getType()).getElementType();
-    Value ptr =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.positions);
-    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.positions);
-    words.append(
-        {{QK_ROPE_WORD(positions_dtype), i64(*indexCode(posType))},
-         {QK_ROPE_WORD(positions_aligned), toI64(ptr)},
-         {QK_ROPE_WORD(positions_offset), toI64(meta.getOffset())},
-         {QK_ROPE_WORD(positions_size), toI64(meta.getSizes()[0])},
-         {QK_ROPE_WORD(positions_stride), toI64(meta.getStrides()[0])}});
-    return words;
+    return encodeRowWords(r.step, in, [&](int64_t v) { return i64(v); });
   }
 
   /// A buffer of `type` at the start of the region of the nearest automatic
@@ -789,9 +769,7 @@ public:
       c.weight = r.hasWeight() ? adaptor.getWeights()[r.getWeight()] : Value();
       c.groupSize = cb.i64(r.getGroupSize());
       c.numGroups = cb.i64(r.getNumGroups());
-      c.epsilon = r.getEpsilon().convertToFloat();
-      c.weightOffset = r.getWeightOffset().convertToFloat();
-      c.rounding = r.getRounding();
+      c.step = r.getRMSStep();
       // Strided ranges (group_stride > group_size) pass their pitch; packed
       // ones, and a single group (whose stride means nothing), pass
       // group_size, as the ABI wants.
@@ -897,9 +875,7 @@ public:
     c.numGroups = in.numGroups;
     c.groupSize = groupSize;
     c.groupStride = in.groupStride;
-    c.epsilon = op.getEpsilon().convertToFloat();
-    c.weightOffset = op.getWeightOffset().convertToFloat();
-    c.rounding = op.getRounding();
+    c.step = cast<RMSStepAttr>(op.getGroupStep());
     emitCall(rewriter, op, inType.getElementType(), in.view, out.view, {c});
     return success();
   }

@@ -12,7 +12,7 @@ import ctypes
 import threading
 from typing import Dict, Optional, Sequence, Tuple
 
-from . import _discovery
+from . import _abi_rows, _discovery
 
 ABI_VERSION = 3  # QK_RUNTIME_ABI_VERSION of include/qk/Runtime/QKNormRuntime.h (test_codes.py)
 MAX_RANGES = 4
@@ -30,17 +30,8 @@ STATUS_NAMES = {0: "ok", 1: "invalid argument", 2: "unsupported", 3: "device err
 
 class NormRange(ctypes.Structure):
     """qk_norm_range_t"""
-    _fields_ = [
-        ("column_offset", ctypes.c_int64),
-        ("num_groups", ctypes.c_int64),
-        ("group_size", ctypes.c_int64),
-        ("group_stride", ctypes.c_int64),
-        ("weight", ctypes.c_void_p),
-        ("weight_dtype", ctypes.c_int),
-        ("epsilon", ctypes.c_float),
-        ("weight_offset", ctypes.c_float),
-        ("rounding", ctypes.c_int),
-    ]
+    # generated from the ODS of #qk.rms (QK_AbiRow in QKAttrs.td), like the C struct
+    _fields_ = _abi_rows.NORM_RANGE_FIELDS
 
     def __repr__(self):
         return (f"NormRange(column_offset={self.column_offset}, num_groups={self.num_groups}, "
@@ -51,25 +42,8 @@ class NormRange(ctypes.Structure):
 
 class Rope(ctypes.Structure):
     """qk_rope_t (ABI version 3, docs/rope-abi.md)"""
-    _fields_ = [
-        ("style", ctypes.c_int),
-        ("rounding", ctypes.c_int),
-        ("before_norm", ctypes.c_int32),
-        ("per_pair", ctypes.c_int32),
-        ("head_dim", ctypes.c_int64),
-        ("rotary_dim", ctypes.c_int64),
-        ("cos", ctypes.c_void_p),
-        ("sin", ctypes.c_void_p),
-        ("table_dtype", ctypes.c_int),
-        ("table_rows", ctypes.c_int64),
-        ("table_columns", ctypes.c_int64),
-        ("cos_row_stride", ctypes.c_int64),
-        ("sin_row_stride", ctypes.c_int64),
-        ("cos_column", ctypes.c_int64),
-        ("sin_column", ctypes.c_int64),
-        ("positions", ctypes.c_void_p),
-        ("positions_dtype", ctypes.c_int),
-    ]
+    # generated from the ODS of #qk.rope (QK_AbiRow in QKAttrs.td), like the C struct
+    _fields_ = _abi_rows.ROPE_FIELDS
 
     def __repr__(self):
         return (f"Rope(style={self.style}, rounding={self.rounding}, before_norm={self.before_norm}, "

@@ -47,6 +47,23 @@ qk_status_t viewStart(const char *what, const void *aligned, int64_t offset,
   return QK_STATUS_OK;
 }
 
+// An f32 that travels as its bit pattern in the low half of a word.
+bool f32FromWord(int64_t word, float &f) {
+  const uint64_t u = uint64_t(word);
+  if (u >> 32)
+    return false;
+  const uint32_t bits = uint32_t(u);
+  std::memcpy(&f, &bits, sizeof f);
+  return true;
+}
+
+// A word that becomes a 32-bit field of a struct.
+bool fitsInt32(int64_t w) { return w >= INT32_MIN && w <= INT32_MAX; }
+
+// decodeRowWords: the checks and copies of the row words that become
+// struct members, generated from the steps' ODS (QK_AbiRow in QKAttrs.td).
+#include "AbiRowDecoders.inc"
+
 qk_status_t checkView(const char *what, const qk_memref_2d_t *d,
                       int64_t elementSize, const char *&start) {
   if (!d)
@@ -131,16 +148,6 @@ qk_status_t readTable(const qk_memref_2d_t *d,
   return QK_STATUS_OK;
 }
 
-// An f32 that travels as its bit pattern in the low half of a word.
-bool f32FromWord(int64_t word, float &f) {
-  const uint64_t u = uint64_t(word);
-  if (u >> 32)
-    return false;
-  const uint32_t bits = uint32_t(u);
-  std::memcpy(&f, &bits, sizeof f);
-  return true;
-}
-
 // What the descriptors of in, out and the range table decode to: the
 // arguments of qk_fused_rms_norm.
 struct Decoded {
@@ -192,24 +199,10 @@ qk_status_t decode(qk_dtype_t dtype, const qk_memref_2d_t *in,
     // Words that become the 32-bit fields of qk_norm_range_t must fit
     // them; the values themselves are qk_fused_rms_norm's to check (with
     // the same wording for the enums, checked here because the weight's
-    // element size depends on its dtype).
-    float epsilon, weightOffset;
-    if (!f32FromWord(c.epsilon, epsilon))
-      return fail(bad,
-                  "range %d: epsilon word 0x%llx is not an f32 bit pattern "
-                  "(bits 32..63 must be zero)",
-                  r, (unsigned long long)c.epsilon);
-    if (!f32FromWord(c.weight_offset, weightOffset))
-      return fail(bad,
-                  "range %d: weight_offset word 0x%llx is not an f32 bit "
-                  "pattern (bits 32..63 must be zero)",
-                  r, (unsigned long long)c.weight_offset);
-    if (!isRounding(c.rounding))
-      return fail(bad, "range %d: rounding %lld is not a qk_rounding_t value",
-                  r, (long long)c.rounding);
-    if (!isDtype(c.weight_dtype))
-      return fail(bad, "range %d: weight_dtype %lld is not a qk_dtype_t value",
-                  r, (long long)c.weight_dtype);
+    // element size depends on its dtype). The weight is filled below.
+    qk_norm_range_t &range = ranges[r];
+    if (qk_status_t s = decodeRowWords(c, r, range))
+      return s;
     // The weight's view: "no weight" is a zero-size view (what the
     // lowering passes), whose pointer is never read.
     if (c.weight_size < 0)
@@ -220,7 +213,7 @@ qk_status_t decode(qk_dtype_t dtype, const qk_memref_2d_t *in,
     const char *weightStart = nullptr;
     if (qk_status_t s =
             viewStart(what, c.weight_aligned, c.weight_memref_offset,
-                      dtypeSize(c.weight_dtype), weightStart))
+                      dtypeSize(range.weight_dtype), weightStart))
       return s;
     const void *weight = nullptr;
     if (c.weight_size != 0) {
@@ -236,10 +229,7 @@ qk_status_t decode(qk_dtype_t dtype, const qk_memref_2d_t *in,
       // qk_fused_rms_norm checks that its group_size elements do not wrap.
       weight = weightStart;
     }
-    ranges[r] = qk_norm_range_t{
-        c.column_offset, c.num_groups, c.group_size,
-        c.group_stride,  weight,       static_cast<qk_dtype_t>(c.weight_dtype),
-        epsilon,         weightOffset, static_cast<qk_rounding_t>(c.rounding)};
+    range.weight = weight;
   }
   return QK_STATUS_OK;
 }
@@ -288,9 +278,6 @@ qk_status_t readRopeRow(const qk_memref_1d_t *d, qk_ciface_rope_t &row) {
   return QK_STATUS_OK;
 }
 
-// A word that becomes a 32-bit field of qk_rope_t.
-bool fitsInt32(int64_t w) { return w >= INT32_MIN && w <= INT32_MAX; }
-
 // The cos or sin view of the row: element (0, 0) into `start`, with the
 // column stride and the whole view's extent checked.
 qk_status_t tableView(const char *what, const void *aligned, int64_t offset,
@@ -325,28 +312,11 @@ qk_status_t callRope(qk_dtype_t dtype, const qk_memref_2d_t *in,
   if (qk_status_t s = readRopeRow(ropeRow, w))
     return s;
   // Words of the 32-bit fields, and the enums the views' element sizes
-  // depend on (same wording as qk_fused_rms_norm_rope's checks).
-  if (!isRopeStyle(w.style))
-    return fail(bad, "rope style %lld is not a qk_rope_style_t value",
-                (long long)w.style);
-  if (!isRopeRounding(w.rounding))
-    return fail(bad, "rope rounding %lld is not a qk_rope_rounding_t value",
-                (long long)w.rounding);
-  if (!fitsInt32(w.before_norm))
-    return fail(bad, "rope before_norm is %lld, expected 0 or 1",
-                (long long)w.before_norm);
-  if (!fitsInt32(w.per_pair))
-    return fail(bad, "rope per_pair is %lld, expected 0 or 1",
-                (long long)w.per_pair);
-  if (w.rotated_ranges < 0 || w.rotated_ranges > int64_t(UINT32_MAX))
-    return fail(bad, "rope rotated_ranges word 0x%llx does not fit 32 bits",
-                (unsigned long long)w.rotated_ranges);
-  if (!isDtype(w.table_dtype))
-    return fail(bad, "rope table_dtype %lld is not a qk_dtype_t value",
-                (long long)w.table_dtype);
-  if (!isIndex(w.positions_dtype))
-    return fail(bad, "rope positions_dtype %lld is not a qk_index_t value",
-                (long long)w.positions_dtype);
+  // depend on (same wording as qk_fused_rms_norm_rope's checks); the
+  // members from the views are filled below.
+  qk_rope_t rope;
+  if (qk_status_t s = decodeRowWords(w, rope))
+    return s;
   const int64_t tes = dtypeSize(w.table_dtype);
   const char *cos = nullptr, *sin = nullptr;
   if (qk_status_t s = tableView("cos", w.cos_aligned, w.cos_offset, w.cos_rows,
@@ -383,24 +353,11 @@ qk_status_t callRope(qk_dtype_t dtype, const qk_memref_2d_t *in,
                   "space",
                   (long long)w.positions_size);
   }
-  qk_rope_t rope;
-  rope.style = static_cast<qk_rope_style_t>(w.style);
-  rope.rounding = static_cast<qk_rope_rounding_t>(w.rounding);
-  rope.before_norm = int32_t(w.before_norm);
-  rope.per_pair = int32_t(w.per_pair);
-  rope.head_dim = w.head_dim;
-  rope.rotary_dim = w.rotary_dim;
   rope.cos = cos;
   rope.sin = sin;
-  rope.table_dtype = static_cast<qk_dtype_t>(w.table_dtype);
   rope.table_rows = w.cos_rows;
   rope.table_columns = w.cos_columns;
-  rope.cos_row_stride = w.cos_row_stride;
-  rope.sin_row_stride = w.sin_row_stride;
-  rope.cos_column = w.cos_column;
-  rope.sin_column = w.sin_column;
   rope.positions = positions;
-  rope.positions_dtype = static_cast<qk_index_t>(w.positions_dtype);
   return qk_fused_rms_norm_rope(dtype, dc.in, in->strides[0],
                                 const_cast<char *>(dc.out), out->strides[0],
                                 in->sizes[0], dc.ranges, dc.numRanges, &rope,

@@ -40,6 +40,7 @@
 #ifndef QK_RUNTIME_QKNORMRUNTIME_H
 #define QK_RUNTIME_QKNORMRUNTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -110,21 +111,12 @@ typedef enum qk_index {
 #include "qk/Runtime/Codes.def"
 } qk_index_t;
 
-/* One normalised column range of a row: num_groups groups of group_size
-   elements, the first at column_offset, each group_stride elements after
-   the previous one (group_stride == group_size for packed heads,
-   > group_size for interleaved layouts). */
-typedef struct qk_norm_range {
-  int64_t column_offset;
-  int64_t num_groups;
-  int64_t group_size;
-  int64_t group_stride;
-  const void *weight;       /* group_size elements, or NULL (no weight) */
-  qk_dtype_t weight_dtype;  /* the activation dtype or QK_DTYPE_F32 */
-  float epsilon;
-  float weight_offset;      /* 0, or 1 for Gemma's (1 + w) */
-  qk_rounding_t rounding;
-} qk_norm_range_t;
+/* The structs of the group steps, qk_norm_range_t (#qk.rms) and qk_rope_t
+   (#qk.rope), and their rows of 64-bit words for compiled code,
+   qk_ciface_range_t and qk_ciface_rope_t, are generated from the ODS of the
+   steps (include/qk/Dialect/QK/IR/QKAttrs.td, QK_AbiRow) into AbiRows.h,
+   which documents every member and word. */
+#include "qk/Runtime/AbiRows.h"
 
 /* Normalises `num_ranges` ranges of every token row of a 2-D strided
    activation in one launch. `in` and `out` point at element (0, 0) of the
@@ -136,30 +128,8 @@ QK_RUNTIME_EXPORT qk_status_t qk_fused_rms_norm(
     int64_t out_token_stride, int64_t num_tokens,
     const qk_norm_range_t *ranges, int32_t num_ranges, void *stream);
 
-/* The rotary embedding of qk_fused_rms_norm_rope (docs/rope-abi.md). Every
-   head of head_dim elements of a rotated group rotates its first
-   rotary_dim elements by the angles of table row positions[t] (or t);
-   the other elements pass through. */
-typedef struct qk_rope {
-  qk_rope_style_t style;
-  qk_rope_rounding_t rounding;
-  int32_t before_norm;    /* 0: norm then rotate; 1: rotate then norm */
-  int32_t per_pair;       /* 1: table column = frequency index f; 0: j */
-  int64_t head_dim;       /* divides group_size of every rotated range */
-  int64_t rotary_dim;     /* even, 2 <= rotary_dim <= head_dim */
-  const void *cos;        /* element (0, 0) of the cos table view */
-  const void *sin;        /* element (0, 0) of the sin table view (may equal
-                             cos) */
-  qk_dtype_t table_dtype; /* the activation dtype or QK_DTYPE_F32 (both) */
-  int64_t table_rows;     /* rows of both views */
-  int64_t table_columns;  /* columns of both views (column stride 1) */
-  int64_t cos_row_stride; /* elements */
-  int64_t sin_row_stride;
-  int64_t cos_column; /* first column read from cos */
-  int64_t sin_column;
-  const void *positions; /* num_tokens entries, or NULL: row = token index */
-  qk_index_t positions_dtype;
-} qk_rope_t;
+/* qk_rope_t (AbiRows.h) is the rotary embedding of qk_fused_rms_norm_rope
+   (docs/rope-abi.md). */
 
 /* qk_fused_rms_norm plus a rotary embedding of the ranges whose bit is set
    in rotated_ranges (bit r = range r), in one pass (Epilogue.h states the
@@ -231,29 +201,9 @@ typedef struct qk_memref_2d {
   int64_t strides[2];
 } qk_memref_2d_t;
 
-/* One row of the range table of the entry points above: qk_norm_range_t
-   as twelve 64-bit words, so that compiled code can build it with plain
-   i64 stores into a memref<Nx12xi64> (64-bit targets only, like MLIR's
-   descriptors; floats travel as their bit patterns, which keeps the row
-   free of endianness-dependent packing). */
-typedef struct qk_ciface_range {
-  int64_t column_offset;
-  int64_t num_groups;
-  int64_t group_size;
-  int64_t group_stride;
-  int64_t epsilon;       /* bits of the f32 epsilon; bits 32..63 zero */
-  int64_t weight_offset; /* bits of the f32 weight offset; bits 32..63 zero */
-  int64_t rounding;      /* qk_rounding_t */
-  int64_t weight_dtype;  /* qk_dtype_t: the activation dtype or f32 */
-  /* The weight's rank-1 memref view (the fields of a qk_memref_1d_t except
-     `allocated`, which the runtime never reads). */
-  const void *weight_aligned;
-  int64_t weight_memref_offset; /* elements from weight_aligned */
-  int64_t weight_size;          /* 0: no weight; else group_size */
-  int64_t weight_stride;        /* 1 (or anything if weight_size <= 1) */
-} qk_ciface_range_t;
-
-#define QK_CIFACE_RANGE_WORDS 12
+/* One row of the range table of the entry points above is a
+   qk_ciface_range_t (AbiRows.h): qk_norm_range_t as QK_CIFACE_RANGE_WORDS
+   64-bit words. */
 
 #define QK_DTYPE(NAME, CODE, CNAME, ...)                                       \
   QK_RUNTIME_EXPORT int32_t _mlir_ciface_qk_fused_rms_norm_##CNAME(            \
@@ -278,37 +228,7 @@ typedef struct qk_ciface_range {
    means no positions. After these checks the call is exactly
    qk_fused_rms_norm_rope (same status and message on error, nothing
    written). */
-typedef struct qk_ciface_rope {
-  int64_t style;          /* 0: qk_rope_style_t */
-  int64_t rounding;       /* 1: qk_rope_rounding_t */
-  int64_t before_norm;    /* 2 */
-  int64_t per_pair;       /* 3 */
-  int64_t head_dim;       /* 4 */
-  int64_t rotary_dim;     /* 5 */
-  int64_t rotated_ranges; /* 6: bit r = range r (fits 32 bits) */
-  int64_t table_dtype;    /* 7: qk_dtype_t */
-  const void *cos_aligned; /* 8 */
-  int64_t cos_offset;      /* 9: elements from cos_aligned */
-  int64_t cos_rows;        /* 10 */
-  int64_t cos_columns;     /* 11 */
-  int64_t cos_row_stride;  /* 12 */
-  int64_t cos_column_stride; /* 13: 1 (or anything if cos_columns <= 1) */
-  const void *sin_aligned;   /* 14 */
-  int64_t sin_offset;        /* 15 */
-  int64_t sin_rows;          /* 16: == cos_rows */
-  int64_t sin_columns;       /* 17: == cos_columns */
-  int64_t sin_row_stride;    /* 18 */
-  int64_t sin_column_stride; /* 19 */
-  int64_t cos_column;        /* 20 */
-  int64_t sin_column;        /* 21 */
-  int64_t positions_dtype;   /* 22: qk_index_t */
-  const void *positions_aligned; /* 23: NULL: no positions (row = token) */
-  int64_t positions_offset;      /* 24 */
-  int64_t positions_size;        /* 25: the tokens of `in` */
-  int64_t positions_stride;      /* 26: 1 (or anything if size <= 1) */
-} qk_ciface_rope_t;
-
-#define QK_CIFACE_ROPE_WORDS 27
+/* The row is a qk_ciface_rope_t (AbiRows.h). */
 
 /* The row is what compiled code stores word by word: its layout must be
    exactly the 27 words (64-bit targets, like MLIR's descriptors). */

@@ -4,6 +4,7 @@
 #define QK_DIALECT_QK_IR_QKATTRS_TD
 
 include "qk/Dialect/QK/IR/QKDialect.td"
+include "qk/Dialect/QK/IR/QKAbi.td"
 include "qk/Dialect/QK/IR/QKInterfaces.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
@@ -70,7 +71,9 @@ class QK_F32Parameter<string desc, string default = "">
 //===----------------------------------------------------------------------===//
 
 def QK_RMSStepAttr : AttrDef<QK_Dialect, "RMSStep", [
-    DeclareAttrInterfaceMethods<QK_GroupStepAttrInterface>]> {
+    DeclareAttrInterfaceMethods<QK_GroupStepAttrInterface>]>,
+    QK_AbiRow<"qk_norm_range_t", "qk_ciface_range_t", "QK_CIFACE_RANGE_WORDS",
+              "range %d: "> {
   let mnemonic = "rms";
   let summary = "group step: RMS-normalise the group";
   let description = [{
@@ -95,6 +98,55 @@ def QK_RMSStepAttr : AttrDef<QK_Dialect, "RMSStep", [
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+
+  // The ABI (QKAbi.td): a range normalised by this step is a
+  // qk_norm_range_t, and a row of the range table of compiled code. The
+  // geometry and the weight's view come from the range and the op.
+  let abiStructDoc = [{
+    One normalised column range of a row: num_groups groups of group_size
+    elements, the first at column_offset, each group_stride elements after
+    the previous one (group_stride == group_size for packed heads,
+    > group_size for interleaved layouts).
+  }];
+  let abiStructMembers = [
+    QK_AbiMember<"column_offset", QK_AbiI64>,
+    QK_AbiMember<"num_groups", QK_AbiI64>,
+    QK_AbiMember<"group_size", QK_AbiI64>,
+    QK_AbiMember<"group_stride", QK_AbiI64>,
+    QK_AbiViewMember<"weight", QK_AbiPtr,
+                     "group_size elements, or NULL (no weight)">,
+    QK_AbiMember<"weight_dtype", QK_AbiDtype,
+                 "the activation dtype or QK_DTYPE_F32">,
+    QK_AbiMember<"epsilon", QK_AbiF32>,
+    QK_AbiMember<"weight_offset", QK_AbiF32, "0, or 1 for Gemma's (1 + w)">,
+    QK_AbiMember<"rounding", QK_AbiRounding>
+  ];
+  let abiRowDoc = [{
+    One row of the range table of the entry points of compiled code:
+    qk_norm_range_t as twelve 64-bit words, so that compiled code can build
+    it with plain i64 stores into a memref<Nx12xi64> (64-bit targets only,
+    like MLIR's descriptors; floats travel as their bit patterns, which
+    keeps the row free of endianness-dependent packing). The weight is its
+    rank-1 memref view (the fields of a qk_memref_1d_t except `allocated`,
+    which the runtime never reads).
+  }];
+  let abiWords = [
+    QK_AbiWord<"column_offset", QK_AbiI64>,
+    QK_AbiWord<"num_groups", QK_AbiI64>,
+    QK_AbiWord<"group_size", QK_AbiI64>,
+    QK_AbiWord<"group_stride", QK_AbiI64>,
+    QK_AbiParam<"epsilon", QK_AbiF32>,
+    QK_AbiParam<"weight_offset", QK_AbiF32>,
+    QK_AbiParam<"rounding", QK_AbiRounding>,
+    QK_AbiWord<"weight_dtype", QK_AbiDtype,
+               "the activation dtype or f32">,
+    QK_AbiWord<"weight_aligned", QK_AbiPtr>,
+    QK_AbiWord<"weight_memref_offset", QK_AbiI64,
+               "elements from weight_aligned">,
+    QK_AbiWord<"weight_size", QK_AbiI64, "0: no weight; else group_size">,
+    QK_AbiWord<"weight_stride", QK_AbiI64,
+               "1 (or anything if weight_size <= 1)">
+  ];
   let extraClassDeclaration = [{
     /// Whether the step multiplies by a weight.
     bool hasWeight() const { return getWeight() >= 0; }
@@ -102,7 +154,9 @@ def QK_RMSStepAttr : AttrDef<QK_Dialect, "RMSStep", [
 }
 
 def QK_RopeStepAttr : AttrDef<QK_Dialect, "RopeStep", [
-    DeclareAttrInterfaceMethods<QK_GroupStepAttrInterface>]> {
+    DeclareAttrInterfaceMethods<QK_GroupStepAttrInterface>]>,
+    QK_AbiRow<"qk_rope_t", "qk_ciface_rope_t", "QK_CIFACE_ROPE_WORDS",
+              "rope "> {
   let mnemonic = "rope";
   let summary = "group step: rotate every head of the group (RoPE)";
   let description = [{
@@ -150,6 +204,81 @@ def QK_RopeStepAttr : AttrDef<QK_Dialect, "RopeStep", [
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+
+  // The ABI (QKAbi.td, docs/rope-abi.md): qk_rope_t of the C entry point,
+  // and the rope row of compiled code. The order, the head size in the
+  // group, the rotated ranges and the tables' and positions' views come
+  // from the range and the op.
+  let abiStructDoc = [{
+    The rotary embedding of qk_fused_rms_norm_rope (docs/rope-abi.md). Every
+    head of head_dim elements of a rotated group rotates its first
+    rotary_dim elements by the angles of table row positions[t] (or t);
+    the other elements pass through.
+  }];
+  let abiStructMembers = [
+    QK_AbiMember<"style", QK_AbiRopeStyle>,
+    QK_AbiMember<"rounding", QK_AbiRopeRounding>,
+    QK_AbiMember<"before_norm", QK_AbiFlag,
+                 "0: norm then rotate; 1: rotate then norm">,
+    QK_AbiMember<"per_pair", QK_AbiFlag,
+                 "1: table column = frequency index f; 0: j">,
+    QK_AbiMember<"head_dim", QK_AbiI64,
+                 "divides group_size of every rotated range">,
+    QK_AbiMember<"rotary_dim", QK_AbiI64, "even, 2 <= rotary_dim <= head_dim">,
+    QK_AbiViewMember<"cos", QK_AbiPtr, "element (0, 0) of the cos table view">,
+    QK_AbiViewMember<"sin", QK_AbiPtr,
+                     "element (0, 0) of the sin table view (may equal cos)">,
+    QK_AbiMember<"table_dtype", QK_AbiDtype,
+                 "the activation dtype or QK_DTYPE_F32 (both)">,
+    QK_AbiViewMember<"table_rows", QK_AbiI64, "rows of both views">,
+    QK_AbiViewMember<"table_columns", QK_AbiI64,
+                     "columns of both views (column stride 1)">,
+    QK_AbiMember<"cos_row_stride", QK_AbiI64, "elements">,
+    QK_AbiMember<"sin_row_stride", QK_AbiI64>,
+    QK_AbiMember<"cos_column", QK_AbiI64, "first column read from cos">,
+    QK_AbiMember<"sin_column", QK_AbiI64>,
+    QK_AbiViewMember<"positions", QK_AbiPtr,
+                     "num_tokens entries, or NULL: row = token index">,
+    QK_AbiMember<"positions_dtype", QK_AbiIndex>
+  ];
+  let abiRowDoc = [{
+    The rope row of the version-3 entry points of compiled code: the fields
+    of qk_rope_t, rotated_ranges, and the cos/sin/positions views as rank-2
+    and rank-1 memref fields without `allocated`, as 27 int64 words behind
+    a memref<27xi64> descriptor.
+  }];
+  let abiWords = [
+    QK_AbiParam<"style", QK_AbiRopeStyle>,
+    QK_AbiParam<"rounding", QK_AbiRopeRounding>,
+    QK_AbiWord<"before_norm", QK_AbiFlag>,
+    QK_AbiParam<"per_pair", QK_AbiFlag>,
+    QK_AbiWord<"head_dim", QK_AbiI64>,
+    QK_AbiParam<"rotary_dim", QK_AbiI64>,
+    QK_AbiWord<"rotated_ranges", QK_AbiU32, "bit r = range r">,
+    QK_AbiWord<"table_dtype", QK_AbiDtype>,
+    QK_AbiWord<"cos_aligned", QK_AbiPtr>,
+    QK_AbiWord<"cos_offset", QK_AbiI64, "elements from cos_aligned">,
+    QK_AbiWord<"cos_rows", QK_AbiI64>,
+    QK_AbiWord<"cos_columns", QK_AbiI64>,
+    QK_AbiWord<"cos_row_stride", QK_AbiI64>,
+    QK_AbiWord<"cos_column_stride", QK_AbiI64,
+               "1 (or anything if cos_columns <= 1)">,
+    QK_AbiWord<"sin_aligned", QK_AbiPtr>,
+    QK_AbiWord<"sin_offset", QK_AbiI64>,
+    QK_AbiWord<"sin_rows", QK_AbiI64, "== cos_rows">,
+    QK_AbiWord<"sin_columns", QK_AbiI64, "== cos_columns">,
+    QK_AbiWord<"sin_row_stride", QK_AbiI64>,
+    QK_AbiWord<"sin_column_stride", QK_AbiI64>,
+    QK_AbiParam<"cos_column", QK_AbiI64>,
+    QK_AbiParam<"sin_column", QK_AbiI64>,
+    QK_AbiWord<"positions_dtype", QK_AbiIndex>,
+    QK_AbiWord<"positions_aligned", QK_AbiPtr,
+               "NULL: no positions (row = token)">,
+    QK_AbiWord<"positions_offset", QK_AbiI64>,
+    QK_AbiWord<"positions_size", QK_AbiI64, "the tokens of `in`">,
+    QK_AbiWord<"positions_stride", QK_AbiI64,
+               "1 (or anything if size <= 1)">
+  ];
   let extraClassDeclaration = [{
     /// The head size in a group of `groupSize` elements.
     int64_t getHeadDimIn(int64_t groupSize) const {
