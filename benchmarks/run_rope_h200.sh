@@ -6,6 +6,7 @@
 # .anchors (git-ignored: the anchors' sources and the tvm-ffi wheel) carried along. Logs go to $OUT.
 #
 #   benchmarks/run_rope_h200.sh [build-dir] [bench args...]
+#   ROPE_CHECKS="auto stream" (default): the kernels the rope check runs on; empty: no check
 set -uo pipefail
 build=${1:-build-rope2}
 shift || true
@@ -13,7 +14,7 @@ out=${OUT:-rope-h200-out}
 mkdir -p "$out"
 export LD_LIBRARY_PATH="$PWD/$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
-for k in auto stream; do
+for k in ${ROPE_CHECKS-auto stream}; do
   QK_RUNTIME_ROPE_KERNEL=$k timeout 250 "$build/bin/qk-runtime-gpu-check" -q --rope \
     >"$out/gpu-check-rope-$k.log" 2>&1
   echo "gpu-check --rope ($k): $(grep -E '^SUMMARY' "$out/gpu-check-rope-$k.log")"

@@ -209,6 +209,7 @@ template <class T, class TT, int VW, int LANES, int NV> struct RopeHead {
   bool gptj, perOp, beforeNorm, perPair, roundBefore, packed;
   bool inLane;      // NV == 2, NEOX, half == LANES * VW: partner = other slot
   bool shareTables; // inLane and per pair: both slots read one run
+  bool slot0Only;   // NV == 2, rotary_dim <= LANES * VW: only slot 0 rotates
   float w[NV][VW];
 
   __device__ RopeHead(const CompactRopeParams &p, int g, int teamLane)
@@ -241,6 +242,7 @@ template <class T, class TT, int VW, int LANES, int NV> struct RopeHead {
     }
     inLane = NV == 2 && !gptj && half == LANES * VW;
     shareTables = inLane && perPair;
+    slot0Only = NV == 2 && ro.rotaryDim <= LANES * VW;
   }
 
   __device__ void loadWeights() {
@@ -344,6 +346,11 @@ private:
       if (inLane) {
         pr[0] = x[NV - 1];
         pr[NV - 1] = x[0];
+      } else if (NV == 1 || slot0Only) {
+        // Partial rotary within slot 0 (GLM-4.5: 64 of 128): its partner
+        // is in slot 0 of another lane; slot 1 does not rotate.
+        pr[0] = shuffleRaw<LANES>(x[0], srcLane[0]);
+        pr[NV - 1] = NV == 1 ? pr[0] : x[NV - 1];
       } else {
 #pragma unroll
         for (int v = 0; v < NV; ++v) {
@@ -362,20 +369,28 @@ private:
         pr[v] = x[v];
     }
     Raw r[NV];
+    // NEOX: the low half subtracts. With the partner in the lane, slot 0
+    // is the low half and slot 1 the high one: a constant per slot.
+    auto rotateSlots = [&](auto negOf) {
 #pragma unroll
-    for (int v = 0; v < NV; ++v) {
-      r[v] = x[v];
-      if (!rot[v])
-        continue;
-      const bool neg = j0[v] < half; // NEOX: the low half subtracts
-      if constexpr (kPackable) {
-        if (packed) {
-          r[v] = rotatePackedVec(x[v], pr[v], tc[v].w[0], ts[v].w[0], neg);
+      for (int v = 0; v < NV; ++v) {
+        r[v] = x[v];
+        if (!rot[v])
           continue;
+        const bool neg = negOf(v);
+        if constexpr (kPackable) {
+          if (packed) {
+            r[v] = rotatePackedVec(x[v], pr[v], tc[v].w[0], ts[v].w[0], neg);
+            continue;
+          }
         }
+        r[v] = rotateFloatVec(x[v], pr[v], tc[v], ts[v], neg);
       }
-      r[v] = rotateFloatVec(x[v], pr[v], tc[v], ts[v], neg);
-    }
+    };
+    if (inLane)
+      rotateSlots([](int v) { return v == 0; });
+    else
+      rotateSlots([&](int v) { return j0[v] < half; });
 #pragma unroll
     for (int v = 0; v < NV; ++v) {
       if (rot[v] && bad)
@@ -419,17 +434,19 @@ private:
       for (int e = 0; e < VW; ++e)
         b[e] = neg ? -b[e] : b[e];
     }
+    // The sum's final rounding is the packing's (the same round to
+    // nearest even as RoundTo<T>).
     if (perOp) {
 #pragma unroll
       for (int e = 0; e < VW; ++e)
-        r[e] = round(ep::addRn(round(ep::mulRn(a[e], c[e])),
-                               round(ep::mulRn(b[e], s[e]))));
+        r[e] = ep::addRn(round(ep::mulRn(a[e], c[e])),
+                         round(ep::mulRn(b[e], s[e])));
     } else {
 #pragma unroll
       for (int e = 0; e < VW; ++e)
-        r[e] = round(ep::addRn(ep::mulRn(a[e], c[e]), ep::mulRn(b[e], s[e])));
+        r[e] = ep::addRn(ep::mulRn(a[e], c[e]), ep::mulRn(b[e], s[e]));
     }
-    return A::pack(r); // rounded: exact
+    return A::pack(r);
   }
 
   // The packed form of the same rotation (PER_OP, 16-bit tables of T).
