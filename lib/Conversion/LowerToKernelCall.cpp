@@ -488,6 +488,25 @@ public:
     return rv;
   }
 
+  static Type elementTypeOf(Value memref) {
+    return cast<MemRefType>(memref.getType()).getElementType();
+  }
+
+  /// A rank-1 view's words: aligned pointer, offset, size, stride; no view
+  /// (a null value) is the empty one: 0, 0, 0, 1.
+  struct View1D {
+    Value aligned, offset, size, stride;
+  };
+  View1D view1D(Value m) {
+    if (!m)
+      return {i64(0), i64(0), i64(0), i64(1)};
+    Value aligned =
+        toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, m));
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, m);
+    return {aligned, toI64(meta.getOffset()), toI64(meta.getSizes()[0]),
+            toI64(meta.getStrides()[0])};
+  }
+
   /// The words of one row of the range table (qk_ciface_range_t), by
   /// column. A weight passes its rank-1 view (aligned pointer, offset, size,
   /// stride); none passes a zero-size view of the activation dtype.
@@ -498,22 +517,13 @@ public:
     in.num_groups = r.numGroups;
     in.group_size = r.groupSize;
     in.group_stride = r.groupStride;
-    if (!r.weight) {
-      in.weight_dtype = i64(act);
-      in.weight_aligned = i64(0);
-      in.weight_memref_offset = i64(0);
-      in.weight_size = i64(0);
-      in.weight_stride = i64(1);
-    } else {
-      Type elementType = cast<MemRefType>(r.weight.getType()).getElementType();
-      in.weight_dtype = i64(runtimeDtype(elementType)->code);
-      in.weight_aligned = toI64(
-          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.weight));
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.weight);
-      in.weight_memref_offset = toI64(meta.getOffset());
-      in.weight_size = toI64(meta.getSizes()[0]);
-      in.weight_stride = toI64(meta.getStrides()[0]);
-    }
+    in.weight_dtype =
+        r.weight ? i64(runtimeDtype(elementTypeOf(r.weight))->code) : i64(act);
+    const View1D w = view1D(r.weight);
+    in.weight_aligned = w.aligned;
+    in.weight_memref_offset = w.offset;
+    in.weight_size = w.size;
+    in.weight_stride = w.stride;
     return encodeRowWords(r.step, in, [&](int64_t v) { return i64(v); });
   }
 
@@ -541,22 +551,13 @@ public:
           in.cos_row_stride, in.cos_column_stride);
     table(r.sin, in.sin_aligned, in.sin_offset, in.sin_rows, in.sin_columns,
           in.sin_row_stride, in.sin_column_stride);
-    if (!r.positions) {
-      in.positions_dtype = i64(0);
-      in.positions_aligned = i64(0);
-      in.positions_offset = i64(0);
-      in.positions_size = i64(0);
-      in.positions_stride = i64(1);
-    } else {
-      Type posType = cast<MemRefType>(r.positions.getType()).getElementType();
-      in.positions_dtype = i64(*indexCode(posType));
-      in.positions_aligned = toI64(
-          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, r.positions));
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, r.positions);
-      in.positions_offset = toI64(meta.getOffset());
-      in.positions_size = toI64(meta.getSizes()[0]);
-      in.positions_stride = toI64(meta.getStrides()[0]);
-    }
+    in.positions_dtype =
+        r.positions ? i64(*indexCode(elementTypeOf(r.positions))) : i64(0);
+    const View1D p = view1D(r.positions);
+    in.positions_aligned = p.aligned;
+    in.positions_offset = p.offset;
+    in.positions_size = p.size;
+    in.positions_stride = p.stride;
     return encodeRowWords(r.step, in, [&](int64_t v) { return i64(v); });
   }
 

@@ -78,19 +78,15 @@ __device__ __forceinline__ uint32_t rotateWord(uint32_t a, uint32_t sb,
 // A lane's 16-byte vector of the partner lane (NEOX: half / VW lanes away in
 // the same team). Values of the activation type travel packed: half the
 // shuffles of fp32 values for 16-bit types.
-template <int TEAM>
-__device__ __forceinline__ uint4 shuffleRaw(const uint4 &v, int src) {
-  return make_uint4(__shfl_sync(0xffffffffu, v.x, src, TEAM),
-                    __shfl_sync(0xffffffffu, v.y, src, TEAM),
-                    __shfl_sync(0xffffffffu, v.z, src, TEAM),
-                    __shfl_sync(0xffffffffu, v.w, src, TEAM));
-}
-template <int TEAM>
-__device__ __forceinline__ float4 shuffleRaw(const float4 &v, int src) {
-  return make_float4(__shfl_sync(0xffffffffu, v.x, src, TEAM),
-                     __shfl_sync(0xffffffffu, v.y, src, TEAM),
-                     __shfl_sync(0xffffffffu, v.z, src, TEAM),
-                     __shfl_sync(0xffffffffu, v.w, src, TEAM));
+template <int TEAM, class Raw>
+__device__ __forceinline__ Raw shuffleRaw(const Raw &v, int src) {
+  static_assert(sizeof(Raw) == 16, "a 16-byte vector");
+  const uint4 u = *reinterpret_cast<const uint4 *>(&v);
+  const uint4 r = make_uint4(__shfl_sync(0xffffffffu, u.x, src, TEAM),
+                             __shfl_sync(0xffffffffu, u.y, src, TEAM),
+                             __shfl_sync(0xffffffffu, u.z, src, TEAM),
+                             __shfl_sync(0xffffffffu, u.w, src, TEAM));
+  return *reinterpret_cast<const Raw *>(&r);
 }
 
 //===----------------------------------------------------------------------===//
