@@ -21,10 +21,44 @@ using namespace mlir::qk;
 /// An index-valued scalar inside a body: a constant, the token, the token's
 /// position (`positions[token]`, any integer width), or anything else.
 struct ElementEvaluator::IndexValue {
-  enum Kind { Const, Token, Position, Unknown } kind = Unknown;
+  // TokenCount: the extent of the token loop (a size captured from outside
+  // the generic); CountIsOne: the condition `TokenCount == 1` (value 1) or
+  // `!= 1` (value 0).
+  enum Kind {
+    Const,
+    Token,
+    Position,
+    TokenCount,
+    CountIsOne,
+    Unknown
+  } kind = Unknown;
   int64_t value = 0;
   Value positions;
 };
+
+/// `v` peeled to the size it carries: integer casts, and torch-mlir's
+/// "inferred dimension" select(x < 0, inferred, x) of a size x that cannot
+/// be negative (a tensor.dim, possibly cast).
+static Value peelSize(Value v) {
+  auto peelCasts = [](Value x) {
+    while (auto cast = x.getDefiningOp<arith::IndexCastOp>())
+      x = cast.getIn();
+    return x;
+  };
+  for (;;) {
+    v = peelCasts(v);
+    auto select = v.getDefiningOp<arith::SelectOp>();
+    if (!select)
+      return v;
+    auto cmp = select.getCondition().getDefiningOp<arith::CmpIOp>();
+    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::slt ||
+        !matchPattern(cmp.getRhs(), m_Zero()) ||
+        cmp.getLhs() != select.getFalseValue() ||
+        !peelCasts(cmp.getLhs()).getDefiningOp<tensor::DimOp>())
+      return v;
+    v = select.getFalseValue();
+  }
+}
 
 /// A scalar of a body: a float expression or an index value.
 struct ElementEvaluator::Scalar {
@@ -309,6 +343,18 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
       out.i = IndexValue{IndexValue::Const, i.getInt(), Value()};
       return out;
     }
+    // The token count (torch-mlir's broadcast of a row index:
+    // select(rows == 1, 0, t), with rows the extent of the token loop).
+    Value size = peelSize(v);
+    Value init = generic.getDpsInitOperand(0)->get();
+    AffineMap initMap =
+        generic.getMatchingIndexingMap(generic.getDpsInitOperand(0));
+    if (size.getType().isIndex() && initMap.isPermutation() &&
+        loops[initMap.getDimPosition(0)].kind == IndexValue::Token &&
+        isa<RankedTensorType>(init.getType()) && isTokenCount(size, init)) {
+      out.i.kind = IndexValue::TokenCount;
+      return out;
+    }
     return failed("captured-value",
                   "a scalar captured from outside the generic");
   }
@@ -372,6 +418,28 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
       return b;
     if (a->f || b->f)
       return failed("unsupported-op", "integer arithmetic on a float");
+    // rows == 1 (or != 1) with rows the token count.
+    if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+      const IndexValue &x = a->i.kind == IndexValue::Const ? b->i : a->i;
+      const IndexValue &c = a->i.kind == IndexValue::Const ? a->i : b->i;
+      if (x.kind == IndexValue::TokenCount && c.kind == IndexValue::Const &&
+          c.value == 1 &&
+          (cmp.getPredicate() == arith::CmpIPredicate::eq ||
+           cmp.getPredicate() == arith::CmpIPredicate::ne)) {
+        out.i =
+            IndexValue{IndexValue::CountIsOne,
+                       cmp.getPredicate() == arith::CmpIPredicate::eq, Value()};
+        return out;
+      }
+      if (x.kind == IndexValue::TokenCount)
+        return failed("unsupported-op",
+                      "a comparison of the token count with " +
+                          (c.kind == IndexValue::Const
+                               ? std::to_string(c.value)
+                               : std::string("a non-constant")) +
+                          " (only rows == 1 or != 1, a broadcast, is "
+                          "understood)");
+    }
     if (a->i.kind != IndexValue::Const || b->i.kind != IndexValue::Const) {
       // x + 0 and x * 1 keep the token (or a position) as it is.
       IndexValue x = a->i.kind == IndexValue::Const ? b->i : a->i;
@@ -430,6 +498,25 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
     FailureOr<Scalar> c = scalar(select.getCondition(), generic, loops);
     if (mlir::failed(c))
       return c;
+    if (!c->f && c->i.kind == IndexValue::CountIsOne) {
+      // select(rows == 1, 0, t) is t for every t in [0, rows): with one
+      // row the only t is 0. (And select(rows != 1, t, 0).)
+      FailureOr<Scalar> t = scalar(select.getTrueValue(), generic, loops);
+      if (mlir::failed(t))
+        return t;
+      FailureOr<Scalar> f = scalar(select.getFalseValue(), generic, loops);
+      if (mlir::failed(f))
+        return f;
+      const IndexValue &zero = c->i.value ? t->i : f->i;
+      const IndexValue &token = c->i.value ? f->i : t->i;
+      if (!t->f && !f->f && zero.kind == IndexValue::Const && zero.value == 0 &&
+          token.kind == IndexValue::Token) {
+        out.i = token;
+        return out;
+      }
+      return failed("unsupported-op", "a select on the token count other "
+                                      "than a broadcast of the token's row");
+    }
     if (c->f || c->i.kind != IndexValue::Const)
       return failed("unsupported-op",
                     "a select whose condition depends on the token");
