@@ -102,8 +102,6 @@ def test_out_of_range_position_gives_nan_for_that_token_only():
     assert torch.isfinite(qkv[[0, 2], :3 * d].float()).all()
 
 
-@pytest.mark.parametrize("case", [c for c in bad_rope_calls() if "device" not in c[0]],
-                         ids=[c[0] for c in bad_rope_calls() if "device" not in c[0]])
 def _to_device(a):
     """`a` on the GPU with its strides: Tensor.to() makes a contiguous copy of a tensor that is not
     dense (a positions[::2], a cache whose rows overlap), which would hide the bad layout the case is
@@ -116,6 +114,8 @@ def _to_device(a):
     return torch.zeros(extent, dtype=a.dtype, device=DEV).as_strided(a.shape, a.stride())
 
 
+@pytest.mark.parametrize("case", [c for c in bad_rope_calls() if "device" not in c[0]],
+                         ids=[c[0] for c in bad_rope_calls() if "device" not in c[0]])
 def test_errors_match_the_python_path(case):
     name, *args = case
     args = [_to_device(a) for a in args]
