@@ -129,6 +129,14 @@ ElementExpr *ElementEvaluator::evaluateImpl(Value value,
                   "the value is computed by " +
                       (def ? opName(def) : std::string("a block argument")) +
                       ", which the RoPE matcher does not follow");
+    // Columns past a static width: the body reads outside the table (the
+    // verifier does not bound it); the fused op would reject the column.
+    if (!type.isDynamicDim(1) &&
+        (index[1] < 0 || index[1] >= type.getDimSize(1)))
+      return fail("table-bounds",
+                  "a table read at column " + std::to_string(index[1]) +
+                      " of a table of " + std::to_string(type.getDimSize(1)) +
+                      " columns");
     ElementExpr *e = make(ElementExpr::Table, type.getElementType());
     e->table = value;
     e->column = index[1];
@@ -147,6 +155,8 @@ ElementExpr *ElementEvaluator::evaluateImpl(Value value,
     if (llvm::any_of(offsets, ShapedType::isDynamic) ||
         llvm::any_of(strides, ShapedType::isDynamic))
       return fail("dynamic-slice", "a slice with a dynamic offset or stride");
+    if (llvm::any_of(strides, [](int64_t st) { return st < 1; }))
+      return fail("unsupported-slice", "a slice with a stride below 1");
     if (offsets[0] != 0 || strides[0] != 1)
       return fail("other-token",
                   "a slice reads other tokens' rows (offset or stride on the "
@@ -205,6 +215,10 @@ ElementExpr *ElementEvaluator::evaluateImpl(Value value,
         llvm::any_of(sizes.drop_front(), ShapedType::isDynamic))
       return fail("dynamic-slice", "an insert_slice with a dynamic offset, "
                                    "stride or column size");
+    // (A stride of 0 passes the verifier; the index arithmetic below divides
+    // by it.)
+    if (llvm::any_of(strides, [](int64_t st) { return st < 1; }))
+      return fail("unsupported-slice", "an insert_slice with a stride below 1");
     if (offsets[0] != 0 || strides[0] != 1 ||
         !isTokenCount(insert.getMixedSizes()[0], insert.getDest()))
       return fail("other-token",
@@ -564,6 +578,12 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
       return failed("unsupported-gather",
                     "a tensor read at a row other than the token or its "
                     "position, or at a column computed from the token");
+    if (!tableType.isDynamicDim(1) &&
+        (at[1].value < 0 || at[1].value >= tableType.getDimSize(1)))
+      return failed("table-bounds",
+                    "a table read at column " + std::to_string(at[1].value) +
+                        " of a table of " +
+                        std::to_string(tableType.getDimSize(1)) + " columns");
     out.f = make(ElementExpr::Table, tableType.getElementType());
     out.f->table = table;
     out.f->column = at[1].value;
