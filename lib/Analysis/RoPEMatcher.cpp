@@ -96,6 +96,17 @@ ElementExpr *ElementEvaluator::evaluate(Value value, ArrayRef<int64_t> index) {
   return e;
 }
 
+/// Why a read of `column` of a [rows, columns] table lies outside its static
+/// width, if it does: the generic verifier does not bound the reads of a
+/// static input, and the fused op would reject the column.
+static std::optional<std::string> tableColumnOutside(RankedTensorType type,
+                                                     int64_t column) {
+  if (type.isDynamicDim(1) || (column >= 0 && column < type.getDimSize(1)))
+    return std::nullopt;
+  return "a table read at column " + std::to_string(column) +
+         " of a table of " + std::to_string(type.getDimSize(1)) + " columns";
+}
+
 /// The static sizes of `type`'s dims in `dims` (failure if one is dynamic).
 static bool staticSizes(ShapedType type, ArrayRef<int64_t> dims,
                         SmallVectorImpl<int64_t> &sizes) {
@@ -129,14 +140,8 @@ ElementExpr *ElementEvaluator::evaluateImpl(Value value,
                   "the value is computed by " +
                       (def ? opName(def) : std::string("a block argument")) +
                       ", which the RoPE matcher does not follow");
-    // Columns past a static width: the body reads outside the table (the
-    // verifier does not bound it); the fused op would reject the column.
-    if (!type.isDynamicDim(1) &&
-        (index[1] < 0 || index[1] >= type.getDimSize(1)))
-      return fail("table-bounds",
-                  "a table read at column " + std::to_string(index[1]) +
-                      " of a table of " + std::to_string(type.getDimSize(1)) +
-                      " columns");
+    if (std::optional<std::string> why = tableColumnOutside(type, index[1]))
+      return fail("table-bounds", *why);
     ElementExpr *e = make(ElementExpr::Table, type.getElementType());
     e->table = value;
     e->column = index[1];
@@ -578,12 +583,9 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
       return failed("unsupported-gather",
                     "a tensor read at a row other than the token or its "
                     "position, or at a column computed from the token");
-    if (!tableType.isDynamicDim(1) &&
-        (at[1].value < 0 || at[1].value >= tableType.getDimSize(1)))
-      return failed("table-bounds",
-                    "a table read at column " + std::to_string(at[1].value) +
-                        " of a table of " +
-                        std::to_string(tableType.getDimSize(1)) + " columns");
+    if (std::optional<std::string> why =
+            tableColumnOutside(tableType, at[1].value))
+      return failed("table-bounds", *why);
     out.f = make(ElementExpr::Table, tableType.getElementType());
     out.f->table = table;
     out.f->column = at[1].value;
