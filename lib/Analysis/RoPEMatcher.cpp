@@ -385,13 +385,22 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
     out.f = make(kind, v.getType(), a->f);
     return out;
   };
-  auto binary = [&](ElementExpr::Kind kind) -> FailureOr<Scalar> {
-    FailureOr<Scalar> a = scalar(op->getOperand(0), generic, loops);
+  // Two scalars, evaluated in order (the first failure is the reason).
+  auto pair = [&](Value x, Value y) -> FailureOr<std::pair<Scalar, Scalar>> {
+    FailureOr<Scalar> a = scalar(x, generic, loops);
     if (mlir::failed(a))
-      return a;
-    FailureOr<Scalar> b = scalar(op->getOperand(1), generic, loops);
+      return failure();
+    FailureOr<Scalar> b = scalar(y, generic, loops);
     if (mlir::failed(b))
-      return b;
+      return failure();
+    return std::make_pair(*a, *b);
+  };
+  auto binary = [&](ElementExpr::Kind kind) -> FailureOr<Scalar> {
+    FailureOr<std::pair<Scalar, Scalar>> ab =
+        pair(op->getOperand(0), op->getOperand(1));
+    if (mlir::failed(ab))
+      return failure();
+    const Scalar *a = &ab->first, *b = &ab->second;
     if (!a->f || !b->f)
       return failed("unsupported-op", "float arithmetic on an index");
     out.f = make(kind, v.getType(), a->f, b->f);
@@ -429,12 +438,11 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
   // index: (d + half) mod D), comparisons and selects between them.
   if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::RemUIOp,
           arith::RemSIOp, arith::DivUIOp, arith::DivSIOp, arith::CmpIOp>(op)) {
-    FailureOr<Scalar> a = scalar(op->getOperand(0), generic, loops);
-    if (mlir::failed(a))
-      return a;
-    FailureOr<Scalar> b = scalar(op->getOperand(1), generic, loops);
-    if (mlir::failed(b))
-      return b;
+    FailureOr<std::pair<Scalar, Scalar>> ab =
+        pair(op->getOperand(0), op->getOperand(1));
+    if (mlir::failed(ab))
+      return failure();
+    const Scalar *a = &ab->first, *b = &ab->second;
     if (a->f || b->f)
       return failed("unsupported-op", "integer arithmetic on a float");
     // rows == 1 (or != 1) with rows the token count.
@@ -520,12 +528,11 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
     if (!c->f && c->i.kind == IndexValue::CountIsOne) {
       // select(rows == 1, 0, t) is t for every t in [0, rows): with one
       // row the only t is 0. (And select(rows != 1, t, 0).)
-      FailureOr<Scalar> t = scalar(select.getTrueValue(), generic, loops);
-      if (mlir::failed(t))
-        return t;
-      FailureOr<Scalar> f = scalar(select.getFalseValue(), generic, loops);
-      if (mlir::failed(f))
-        return f;
+      FailureOr<std::pair<Scalar, Scalar>> tf =
+          pair(select.getTrueValue(), select.getFalseValue());
+      if (mlir::failed(tf))
+        return failure();
+      const Scalar *t = &tf->first, *f = &tf->second;
       const IndexValue &zero = c->i.value ? t->i : f->i;
       const IndexValue &token = c->i.value ? f->i : t->i;
       if (!t->f && !f->f && zero.kind == IndexValue::Const && zero.value == 0 &&
