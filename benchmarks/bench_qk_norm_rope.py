@@ -37,7 +37,9 @@ Usage (one command; OUT is the output folder of the device machine):
   benchmarks/anchors/build_rope_anchors.sh .anchors/src /tmp/anc &&
   python3 benchmarks/bench_qk_norm_rope.py --lib build-rope/lib/libqk_runtime_cuda.so --anchors /tmp/anc \
       --out $OUT [--configs qwen3_8b,...] [--tokens 1,16,128,1024,8192,32768] [--variants qk,qk_op,...]
-      [--max-pos 131072] [--theta-override 0] [--no-eager]
+      [--max-pos 131072] [--theta-override 0] [--no-eager] [--cache-dtype float32|bfloat16]
+--cache-dtype bfloat16 is how vLLM and sglang serve a bf16 model (RotaryEmbedding converts the cache to the
+query's dtype); ours then rounds as that graph does (PER_OP, the packed rotation).
 tvm_ffi must be importable for the sglang variants (pip install .anchors/whl/apache_tvm_ffi-*.whl).
 Writes bench.json (environment, copy bandwidth, every row, every skip with its reason) and bench.csv.
 """
@@ -168,7 +170,9 @@ def our_ranges(cfg, wq, wk):
 def our_rope(cfg, cache, pos):
     rp = QkRope()
     rp.style = 0 if cfg["neox"] else 1
-    rp.rounding = 1  # once
+    # The graph's rounding: an f32 cache promotes the products to f32 (rounded once); a cache of the
+    # activation dtype rounds after every product and the sum (PER_OP, as eager bf16 math does).
+    rp.rounding = 1 if cache.dtype == torch.float32 else 0
     rp.before_norm = int(cfg["rope_first"])
     rp.per_pair = 1
     rp.head_dim, rp.rotary_dim = cfg["D"], cfg["R"]
@@ -381,6 +385,10 @@ def main():
     ap.add_argument("--max-pos", type=int, default=131072, help="cache rows; positions uniform in [0, max-pos)")
     ap.add_argument("--theta-override", type=float, default=0.0, help="RoPE base for every config (0: registry)")
     ap.add_argument("--no-eager", action="store_true", help="skip the eager host-time column")
+    ap.add_argument("--cache-dtype", choices=["float32", "bfloat16"], default="float32",
+                    help="cos_sin_cache dtype: float32, or bfloat16 as vLLM and sglang serve it (their RotaryEmbedding "
+                         "converts the cache to the query's dtype); sglang's separate RoPE (qk_2k) takes float32 "
+                         "only and keeps a float32 copy")
     ap.add_argument("--out", default=os.environ.get("OUT", "bench_out"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -404,7 +412,7 @@ def main():
     env = dict(gpu=torch.cuda.get_device_name(0), sms=p.multi_processor_count, torch=torch.__version__,
                cuda=torch.version.cuda, triton=getattr(triton, "__version__", None), python=sys.version.split()[0],
                lib=args.lib, lib_skip=lib_why, op=(ops.op_info() if ops else None), op_skip=op_why,
-               anchors=args.anchors, anchor_skips=anc.why, max_pos=args.max_pos)
+               anchors=args.anchors, anchor_skips=anc.why, max_pos=args.max_pos, cache_dtype=args.cache_dtype)
     try:
         env["nvidia_smi"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,clocks.max.sm",
                                             "--format=csv,noheader"], capture_output=True, text=True,
@@ -430,7 +438,8 @@ def main():
         wk = wq if cfg["shared"] else (base_w + 0.1 * torch.randn(D, device="cuda")).to(DT)
         wq_eff = (wq.float() + cfg["woff"]).to(DT)  # the anchors take (1 + w) precomputed
         wk_eff = (wk.float() + cfg["woff"]).to(DT)
-        cache = cos_sin_cache(args.max_pos, R, cfg["theta"]).cuda()
+        cache32 = cos_sin_cache(args.max_pos, R, cfg["theta"]).cuda()
+        cache = cache32.to(getattr(torch, args.cache_dtype))
         w_bytes = (D * 2 if cfg["shared"] else 2 * D * 2) if cfg["weight"] else 0
         for T in tokens:
             tb = time.time()
@@ -439,7 +448,7 @@ def main():
             bufs = [torch.randn(T, W, device="cuda", dtype=DT) for _ in range(K)]
             pos64 = torch.randint(0, args.max_pos, (T,), device="cuda", dtype=torch.int64)
             pos32 = pos64.to(torch.int32)
-            min_bytes = 2 * T * H * D * 2 + w_bytes + T * R * 4 + T * 8
+            min_bytes = 2 * T * H * D * 2 + w_bytes + T * R * cache.element_size() + T * 8
             big = T >= 8192
             n_inner, n_rep = (4, 15) if big else (20, 30)
             rot_calls, rot_rep = (3, 10) if big else (40, 20)
@@ -458,11 +467,12 @@ def main():
                     k = b[:, Hq * D:H * D].view(-1, Hkv, D)
                     return lambda: ops.fused_qk_rmsnorm_rope_(
                         q, k, pos64, cache, wq if cfg["weight"] else None, wk if cfg["weight"] else None,
-                        cfg["eps"], is_neox=cfg["neox"], weight_offset=cfg["woff"], rope_first=cfg["rope_first"])
+                        cfg["eps"], is_neox=cfg["neox"], weight_offset=cfg["woff"], rope_first=cfg["rope_first"],
+                        rope_rounding="once" if cache.dtype == torch.float32 else "per_op")
                 makers["qk_op"] = mk_op
             else:
                 why["qk_op"] = op_why or "qk.ops not imported"
-            mk, why["qk_2k"] = qk_2k_fn(anc, lib if not lib_why else None, cfg, wq, wk, cache, pos64)
+            mk, why["qk_2k"] = qk_2k_fn(anc, lib if not lib_why else None, cfg, wq, wk, cache32, pos64)
             if mk:
                 makers["qk_2k"] = mk
             mk, why["sgl"] = sgl_qknr_fn(anc, cfg, None, wq_eff, wk_eff, pos32)

@@ -145,10 +145,16 @@ def plan_calls(q, k, q_weight, k_weight, eps, k_eps, weight_offset, rounding, he
     qg, kg = _validate(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim)
     es = q.element_size()
     q_ts = q.stride(0)
-    if q.shape[0] > 0 and q.numel() and k.numel() and _storage_ptr(q) == _storage_ptr(k) and q.stride(0) == k.stride(0):
+    # One token: the token stride addresses nothing, and torch gives a size-1 dimension any stride
+    # (q.view(1, Hq, D) of a qkv row has stride Hq * D, k's Hkv * D), so it does not tell q and k apart.
+    one_row = q.shape[0] == 1
+    if q.shape[0] > 0 and q.numel() and k.numel() and _storage_ptr(q) == _storage_ptr(k) and (
+            one_row or q.stride(0) == k.stride(0)):
         base = q if q.data_ptr() <= k.data_ptr() else k
         qo = (q.data_ptr() - base.data_ptr()) // es
         ko = (k.data_ptr() - base.data_ptr()) // es
+        if one_row:  # any stride past both ranges' last element
+            q_ts = max(q_ts, k.stride(0), *(o + (g[0] - 1) * g[2] + g[1] for o, g in ((qo, qg), (ko, kg))))
         ranges = [_make_range(q, qg, q_weight, eps, weight_offset, rounding, qo),
                   _make_range(k, kg, k_weight, k_eps, weight_offset, rounding, ko)]
         return [(base, q_ts, ranges)]

@@ -104,8 +104,9 @@ def test_plans_match_the_python_plan(dtype, T):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 @pytest.mark.parametrize("rounding", [0, 1])
-def test_results_match_the_python_path_bit_for_bit(dtype, rounding):
-    for name, q, k, qw, kw, hd in layouts(dtype, 7):
+@pytest.mark.parametrize("T", [1, 7])
+def test_results_match_the_python_path_bit_for_bit(dtype, rounding, T):
+    for name, q, k, qw, kw, hd in layouts(dtype, T):
         bufs = buffers(q, k)
         saved = [b.clone() for b in bufs]
         args = (qw, kw, 1e-6, 1e-5, 0.5, rounding, hd)

@@ -122,6 +122,26 @@ def test_separate_buffers_make_two_calls(host_runtime, path):
                                0.0, 0, 0)[0] == 1
 
 
+def test_one_token_views_of_one_qkv_make_one_call(host_runtime, path):
+    # torch gives the size-1 token dimension of q.view(1, Hq, D) and k.view(1, Hkv, D) different
+    # strides (Hq * D, Hkv * D); they are still one row of one buffer: one call (decode at batch 1).
+    d = 16
+    qkv = torch.randn(1, 8 * d + 3)
+    orig = qkv.clone()
+    q, k = qkv[:, :4 * d].view(1, 4, d), qkv[:, 4 * d:6 * d].view(1, 2, d)
+    assert q.stride(0) != k.stride(0)
+    calls = ops.plan_calls(q, k, None, None, 1e-6, 1e-6, 0.0, 0, 0)
+    assert len(calls) == 1
+    base, stride, ranges = calls[0]
+    assert base is q and stride >= 6 * d and [r.column_offset for r in ranges] == [0, 4 * d]
+    if ops.REGISTRATION == "native":
+        assert ops.native_plan(q, k, None, None, 1e-6, 1e-6, 0.0, 0, 0)[:2] == [1, 0]
+    ops.fused_qk_rmsnorm_(q, k)
+    close(q, reference_qk_rmsnorm(orig[:, :4 * d].view(1, 4, d), None, 1e-6), torch.float32)
+    close(k, reference_qk_rmsnorm(orig[:, 4 * d:6 * d].view(1, 2, d), None, 1e-6), torch.float32)
+    assert torch.equal(qkv[:, 6 * d:], orig[:, 6 * d:])  # v and the padding untouched
+
+
 def test_functional_variant_leaves_inputs_alone(host_runtime, path):
     T, d = 6, 32
     qkv = make_qkv(T, 4, 2, d, torch.bfloat16)

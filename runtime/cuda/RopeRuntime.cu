@@ -150,24 +150,60 @@ qk_status_t launchRopeTokenTok(CompactRopeParams &p, const Target &t) {
                                                        t.stream);
 }
 
+// Whether every range of the call has a multiple of `hp` heads, so that
+// the stream kernel's teams can each take hp heads of one range.
+bool headsDivide(const CompactRopeParams &p, int hp) {
+  for (int r = 0; r < p.base.numRanges; ++r) {
+    const int32_t end = r + 1 < p.base.numRanges
+                            ? p.base.ranges[r + 1].groupBase
+                            : p.base.totalGroups;
+    if ((end - p.base.ranges[r].groupBase) % hp)
+      return false;
+  }
+  return true;
+}
+
 // The stream kernel (RopeTokenKernel.cuh): a resident grid, at least one
-// team per group, S stages of shared memory per thread.
-template <class T, class TT, int VW, int TEAM>
-qk_status_t launchRopeStream(CompactRopeParams &p, const Target &t) {
-  constexpr int S = kRopeStages;
-  constexpr auto kernel = ropeStreamKernel<T, TT, VW, TEAM, S>;
+// team per unit of HP heads, S stages of shared memory per thread.
+template <class T, class TT, int VW, int TEAM, int HP>
+qk_status_t launchRopeStreamHP(CompactRopeParams &p, const Target &t) {
+  constexpr int S = ropeStages(HP);
+  constexpr auto kernel = ropeStreamKernel<T, TT, VW, TEAM, S, HP>;
   constexpr int64_t teamsPerBlock = kRopeTokenBlock / (TEAM / 2);
-  const int64_t smem = int64_t(S) * kRopeTokenBlock * kRopeStageBytes;
+  constexpr int64_t smem = int64_t(S) * kRopeTokenBlock * ropeStageBytes(HP);
+  if constexpr (smem > 48 * 1024) {
+    // Above the default dynamic shared memory cap: raise it once per
+    // device (a function attribute, not a stream operation: allowed while
+    // a graph is being captured).
+    static DeviceCache raised;
+    if (raised.value[t.device].load(std::memory_order_relaxed) != 1) {
+      const cudaError_t err = cudaFuncSetAttribute(
+          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+      if (err != cudaSuccess)
+        return deviceError(err, "cudaFuncSetAttribute");
+      raised.value[t.device].store(1, std::memory_order_relaxed);
+    }
+  }
   int perSm = 0;
   if (qk_status_t st =
           ropeBlocksPerSm<kernel>(t.device, kRopeTokenBlock, smem, perSm))
     return st;
   int64_t grid = int64_t(t.sms) * perSm;
   const int64_t minGrid =
-      (int64_t(p.base.totalGroups) + teamsPerBlock - 1) / teamsPerBlock;
+      (int64_t(p.base.totalGroups) / HP + teamsPerBlock - 1) / teamsPerBlock;
   if (grid < minGrid)
     grid = minGrid;
   return launch<kernel>(p, int(grid), kRopeTokenBlock, t.stream, size_t(smem));
+}
+
+template <class T, class TT, int VW, int TEAM>
+qk_status_t launchRopeStream(CompactRopeParams &p, const Target &t) {
+  const int64_t most = Options::get().ropeHeads;
+  if (most >= 4 && headsDivide(p, 4))
+    return launchRopeStreamHP<T, TT, VW, TEAM, 4>(p, t);
+  if (most >= 2 && headsDivide(p, 2))
+    return launchRopeStreamHP<T, TT, VW, TEAM, 2>(p, t);
+  return launchRopeStreamHP<T, TT, VW, TEAM, 1>(p, t);
 }
 
 template <class T, class TT, int VW, int TEAM>

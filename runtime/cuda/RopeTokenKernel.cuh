@@ -10,8 +10,8 @@
 //  * ropeTokenKernel: one short-lived team per (token, head), the grid
 //    holds T * heads teams. The shortest chain, so the default while the
 //    GPU holds a team for every (token, head) (small T).
-//  * ropeStreamKernel: a resident grid whose teams each stream one head
-//    over many tokens, the next rows on their way through cp.async while
+//  * ropeStreamKernel: a resident grid whose teams each stream one or two
+//    heads over many tokens, the next rows on their way through cp.async while
 //    one is worked on; the default above (RopeRuntime.cu).
 //
 // Why not ropeKernel's shape. It gives each team a run of tokens of one
@@ -271,32 +271,47 @@ template <class T, class TT, int VW, int LANES, int NV> struct RopeHead {
     return static_cast<const TT *>(table) + row * int64_t(stride) + col;
   }
 
-  /// Norm and rotation of this lane's vectors `x` of one token, in the
-  /// step order; on return `x` holds the result as stored.
-  __device__ void apply(Raw (&x)[NV], int64_t row, bool bad) const {
-    // The tables of this token's row, loaded first (as raw words: few
-    // registers) so that their latency hides behind the norm.
-    Tab tc[NV], ts[NV];
+  /// The cos and sin values of this lane's slots in table row `row` (as
+  /// raw words: few registers). Every head of a range reads the same ones,
+  /// so the stream kernel loads them once for all the heads it holds.
+  struct Tables {
+    Tab c[NV], s[NV];
+  };
+  __device__ Tables loadTables(int64_t row) const {
+    Tables tb;
 #pragma unroll
     for (int v = 0; v < NV; ++v) {
 #if defined(QK_ROPE_DIAG) // timing experiments only (-DQK_ROPE_DIAG=1: no
                           // table reads; 2: no rotation either), wrong output
-      tc[v] = ts[v] = Tab::ones();
+      tb.c[v] = tb.s[v] = Tab::ones();
 #else
-      tc[v] = ts[v] = Tab::zero();
+      tb.c[v] = tb.s[v] = Tab::zero();
       if (rot[v] && !(v == 1 && shareTables)) {
-        tc[v] = loadTab(ro.cos, ro.cosStride, row, j0[v]);
-        ts[v] = loadTab(ro.sin, ro.sinStride, row, j0[v]);
+        tb.c[v] = loadTab(ro.cos, ro.cosStride, row, j0[v]);
+        tb.s[v] = loadTab(ro.sin, ro.sinStride, row, j0[v]);
       }
 #endif
     }
     if constexpr (NV == 2) {
       if (shareTables) {
-        tc[1] = tc[0];
-        ts[1] = ts[0];
+        tb.c[1] = tb.c[0];
+        tb.s[1] = tb.s[0];
       }
     }
+    return tb;
+  }
 
+  /// Norm and rotation of this lane's vectors `x` of one token, in the
+  /// step order; on return `x` holds the result as stored.
+  __device__ void apply(Raw (&x)[NV], int64_t row, bool bad) const {
+    // The tables first, so that their latency hides behind the norm.
+    apply(x, loadTables(row), bad);
+  }
+
+  /// The same with this token's tables already loaded.
+  __device__ void apply(Raw (&x)[NV], const Tables &tb, bool bad) const {
+    const Tab(&tc)[NV] = tb.c;
+    const Tab(&ts)[NV] = tb.s;
     if (beforeNorm)
       rotate(x, bad, tc, ts); // rounded: the norm reads the rotated row
     float ss[NV], y[NV][VW];
@@ -549,10 +564,11 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
 // its reduction, rotation and store form one chain, and what is in flight
 // per SM is one 16-byte vector per resident thread, about half of what the
 // DRAM needs to run at copy speed (39-55% of copy bandwidth on the H200).
-// Here a grid of resident teams streams: team i always works on head
-// g = i % groups, on tokens i / groups, + step, + 2 step, ... (step =
-// teams / groups, teams a multiple of groups, so the weights and the
-// head's constants stay in registers), and the rows of its next S - 1
+// Here a grid of resident teams streams: team i always works on the HP
+// heads of unit u = i % units (heads u * HP ...; units = groups / HP), on
+// tokens i / units, + step, + 2 step, ... (step = teams / units, teams a
+// multiple of units, so the weights and the heads' constants stay in
+// registers), and the rows of its next S - 1
 // tokens are already on their way into shared memory (cp.async: no
 // registers held while in flight) while it works on one. The positions
 // come through the same pipeline (each lane copies its token's position
@@ -567,59 +583,76 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeTokenBlocks(TOK))
 // the most tokens); a lane whose token is past the end works on the last
 // token again and stores nothing, so every shuffle has all 32 lanes.
 
-constexpr int kRopeStages = 4;
+// Pipeline stages: the rows of S - 1 tokens in flight per thread. Four
+// heads per team fill a stage four times as fast, and four stages of them
+// would hold one block per SM; three keep two and twice the bytes in flight.
+constexpr int ropeStages(int hp) { return hp == 4 ? 3 : 4; }
 // Resident blocks per SM (the register cap): three (85 registers) where the
 // tables are of the activation type; with f32 tables of a 16-bit type three
 // spill 148 bytes a thread, and two (no spill) measured 273 against 280 us
 // (H200, Qwen3-8B, T = 32768; bf16 tables: three 211 us, two 229 us).
-template <class T, class TT> constexpr int ropeStreamBlocks() {
+// Four heads per team: two, which is what their shared memory holds.
+template <class T, class TT, int HP> constexpr int ropeStreamBlocks() {
 #ifdef QK_ROPE_STREAM_BLOCKS // timing experiments
   return QK_ROPE_STREAM_BLOCKS;
 #else
-  return sizeof(TT) > sizeof(T) ? 2 : 3;
+  return HP == 4 || sizeof(TT) > sizeof(T) ? 2 : 3;
 #endif
 }
-// Shared memory per thread and stage: two vectors and a position.
-constexpr int kRopeStageBytes = 2 * 16 + 8;
+// Shared memory per thread and stage: two vectors of each of its HP heads
+// and a position.
+constexpr int ropeStageBytes(int hp) { return hp * 2 * 16 + 8; }
 
-template <class T, class TT, int VW, int TEAM, int S>
-__global__ void __launch_bounds__(kRopeTokenBlock, ropeStreamBlocks<T, TT>())
+// HP heads per team: a team works on heads g .. g + HP - 1 of one range
+// (the host launches HP > 1 only where every range's head count is a
+// multiple of HP, so they share the weights, eps and per-lane constants),
+// and loads the token's cos and sin once for all of them. The table loads
+// were a quarter of the kernel's time with one head per team (H200,
+// Qwen3-8B, T = 32768, f32 cache: 65 of 273 us, -DQK_ROPE_DIAG=1).
+template <class T, class TT, int VW, int TEAM, int S, int HP>
+__global__ void __launch_bounds__(kRopeTokenBlock,
+                                  ropeStreamBlocks<T, TT, HP>())
     ropeStreamKernel(const __grid_constant__ CompactRopeParams p) {
   constexpr int LANES = TEAM / 2;
   using H = RopeHead<T, TT, VW, LANES, 2>;
   using Off = typename H::Off;
   using Raw = typename H::Raw;
   static_assert(sizeof(Raw) == 16, "16-byte vectors");
-  extern __shared__ uint4 ropeStage[]; // [S][2][block] vectors, [S][block] pos
+  static_assert(HP == 1 || HP == 2 || HP == 4, "1, 2 or 4 heads per team");
+  // [S][2 HP][block] vectors, then [S][block] positions.
+  extern __shared__ uint4 ropeStage[];
+  constexpr int kVecs = 2 * HP; // vectors per thread and stage
   pdlLaunchDependents();
-  const unsigned groups = unsigned(p.base.totalGroups);
-  // The streams: whole multiples of the groups (the host launches at least
-  // one team per group).
+  // Units: runs of HP heads of one range.
+  const unsigned units = unsigned(p.base.totalGroups) / HP;
+  // The streams: whole multiples of the units (the host launches at least
+  // one team per unit).
   const unsigned gridTeams = gridDim.x * unsigned(kRopeTokenBlock / LANES);
-  const unsigned streams = gridTeams / groups * groups;
-  const Off step = Off(streams / groups);
+  const unsigned streams = gridTeams / units * units;
+  const Off step = Off(streams / units);
   const unsigned team =
       (blockIdx.x * unsigned(kRopeTokenBlock) + threadIdx.x) / unsigned(LANES);
   const bool live = team < streams;
   const unsigned me = live ? team : streams - 1;
   const Off numTokens = p.base.numTokens;
-  const Off t0 = Off(me / groups);
+  const Off t0 = Off(me / units);
   const unsigned warpTeam =
       min((blockIdx.x * unsigned(kRopeTokenBlock) + threadIdx.x / 32 * 32) /
               unsigned(LANES),
           streams - 1);
-  const Off warpT0 = Off(warpTeam / groups);
+  const Off warpT0 = Off(warpTeam / units);
   const int iters =
       warpT0 < numTokens ? (numTokens - warpT0 + step - 1) / step : 0;
   if (iters == 0) // uniform over the warp
     return;
-  const int g = int(me % groups);
+  const int g = int(me % units) * HP;
   H h(p, g, int(threadIdx.x % LANES));
+  const Off headStride = h.rg.groupStride; // head g + k is k strides on
   const bool hasPos = p.rope.positions != nullptr && (h.rot[0] || h.rot[1]);
   const bool posI64 = (p.rope.flags & kRopePosI64) != 0;
   uint4 *const rowStage = ropeStage + threadIdx.x;
   uint2 *const posStage =
-      reinterpret_cast<uint2 *>(ropeStage + 2 * S * kRopeTokenBlock) +
+      reinterpret_cast<uint2 *>(ropeStage + kVecs * S * kRopeTokenBlock) +
       threadIdx.x;
   const T *const in = static_cast<const T *>(p.base.in) + h.column;
   constexpr Off kSlot1 = Off(LANES * VW); // elements to slot 1's vector
@@ -645,10 +678,15 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeStreamBlocks<T, TT>())
   auto issue = [&](int k) {
     if (k < iters) {
       const Off t = tokenAt(k);
-      uint4 *const dst = rowStage + (k % S) * 2 * kRopeTokenBlock;
+      uint4 *const dst = rowStage + (k % S) * kVecs * kRopeTokenBlock;
       const T *const src = in + int64_t(t) * p.base.inStride;
-      copy16(dst, src, h.has[0]);
-      copy16(dst + kRopeTokenBlock, src + kSlot1, h.has[1]);
+#pragma unroll
+      for (int hd = 0; hd < HP; ++hd) {
+        copy16(dst + (2 * hd) * kRopeTokenBlock, src + hd * headStride,
+               h.has[0]);
+        copy16(dst + (2 * hd + 1) * kRopeTokenBlock,
+               src + hd * headStride + kSlot1, h.has[1]);
+      }
       if (hasPos) {
         const uint32_t pdst = uint32_t(
             __cvta_generic_to_shared(posStage + (k % S) * kRopeTokenBlock));
@@ -676,11 +714,6 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeStreamBlocks<T, TT>())
     issue(k + S - 1); // into the slot read in iteration k - 1
     asm volatile("cp.async.wait_group %0;" ::"n"(S - 1) : "memory");
     const int slot = k % S;
-    Raw x[2];
-    x[0] =
-        *reinterpret_cast<const Raw *>(rowStage + slot * 2 * kRopeTokenBlock);
-    x[1] = *reinterpret_cast<const Raw *>(rowStage +
-                                          (slot * 2 + 1) * kRopeTokenBlock);
     int64_t row = tokenAt(k);
     bool bad = false;
     if (hasPos) {
@@ -689,15 +722,25 @@ __global__ void __launch_bounds__(kRopeTokenBlock, ropeStreamBlocks<T, TT>())
                                  : int64_t(int32_t(pw.x));
       row = h.tableRow(pos, bad);
     }
-    h.apply(x, row, bad);
+    // One table load for the team's heads.
+    const typename H::Tables tables = h.loadTables(row);
     const Off t = t0 + Off(k) * step;
-    if (live && t < numTokens) {
-      T *const out = static_cast<T *>(p.base.out) +
-                     int64_t(t) * p.base.outStride + h.column;
-      if (h.has[0])
-        storeRaw(out, x[0]);
-      if (h.has[1])
-        storeRaw(out + kSlot1, x[1]);
+    T *const out =
+        static_cast<T *>(p.base.out) + int64_t(t) * p.base.outStride + h.column;
+#pragma unroll
+    for (int hd = 0; hd < HP; ++hd) {
+      const uint4 *const src =
+          rowStage + (slot * kVecs + 2 * hd) * kRopeTokenBlock;
+      Raw x[2];
+      x[0] = *reinterpret_cast<const Raw *>(src);
+      x[1] = *reinterpret_cast<const Raw *>(src + kRopeTokenBlock);
+      h.apply(x, tables, bad);
+      if (live && t < numTokens) {
+        if (h.has[0])
+          storeRaw(out + hd * headStride, x[0]);
+        if (h.has[1])
+          storeRaw(out + hd * headStride + kSlot1, x[1]);
+      }
     }
     // The table row of the token issued above, into L2 before its turn.
     if (pfRow >= 0 && pfRow < int64_t(p.rope.tableRows)) {

@@ -28,6 +28,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
@@ -39,6 +40,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -404,13 +406,21 @@ Plan plan_calls(const at::Tensor &q, const at::Tensor &k, const std::optional<at
   auto g = validate<int64_t>(q, k, q_weight, k_weight, eps, k_eps, rounding, head_dim);
   Plan p;
   int64_t q_ts = q.strides()[0];
+  // One token: the token stride addresses nothing, and torch gives a size-1 dimension any stride
+  // (q.view(1, Hq, D) of a qkv row has stride Hq * D, k's Hkv * D), so it does not tell q and k apart.
+  const bool one_row = q.sizes()[0] == 1;
   if (q.sizes()[0] > 0 && q.numel() && k.numel() && q.storage().data() == k.storage().data() &&
-      q_ts == k.strides()[0]) {
+      (one_row || q_ts == k.strides()[0])) {
     const char *qp = static_cast<const char *>(q.data_ptr());
     const char *kp = static_cast<const char *>(k.data_ptr());
     const at::Tensor &base = qp <= kp ? q : k;
     const char *bp = qp <= kp ? qp : kp;
     int64_t es = static_cast<int64_t>(q.element_size());
+    if (one_row) {  // any stride past both ranges' last element
+      q_ts = std::max(q_ts, k.strides()[0]);
+      for (auto [o, l] : {std::pair{(qp - bp) / es, g[0]}, std::pair{(kp - bp) / es, g[1]}})
+        q_ts = std::max<int64_t>(q_ts, o + (l.num_groups - 1) * l.group_stride + l.group_size);
+    }
     p.num_calls = 1;
     p.calls[0].base = &base;
     p.calls[0].token_stride = q_ts;
