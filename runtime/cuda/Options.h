@@ -32,7 +32,8 @@
 //   QK_RUNTIME_ROPE_HEADS=N    stream kernel: at most N (1, 2, 4) heads of
 //                              one range per team, one table load for all
 //                              (default 4; fewer where the ranges' head
-//                              counts are not multiples)
+//                              counts are not multiples of it, or where a
+//                              team would stream fewer than 4 tokens)
 //
 // "0", "never" or an empty value turn a switch off; anything else on.
 //
