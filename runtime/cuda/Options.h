@@ -29,11 +29,12 @@
 //                              token kernels do not cover take ropeKernel.
 //   QK_RUNTIME_ROPE_TOKENS=N   token kernel: N (1, 2, 4) tokens per team
 //                              instead of 1 at small T and 2 above
-//   QK_RUNTIME_ROPE_HEADS=N    stream kernel: at most N (1, 2, 4) heads of
-//                              one range per team, one table load for all
-//                              (default 4; fewer where the ranges' head
-//                              counts are not multiples of it, or where a
-//                              team would stream fewer than 4 tokens)
+//   QK_RUNTIME_ROPE_HEADS=N    stream kernel: N (1, 2, 4) heads of one
+//                              range per team wherever the ranges' head
+//                              counts are multiples of N (else fewer), one
+//                              table load for all. Default: 4, 2 or 1 by
+//                              the same rule and while every team still
+//                              streams 6 tokens (RopeRuntime.cu)
 //
 // "0", "never" or an empty value turn a switch off; anything else on.
 //
@@ -67,8 +68,8 @@ struct Options {
   int ropeKernel = RopeAuto;
   /// QK_RUNTIME_ROPE_TOKENS (above); 0: by size.
   int64_t ropeTokens = 0;
-  /// QK_RUNTIME_ROPE_HEADS (above).
-  int64_t ropeHeads = 4;
+  /// QK_RUNTIME_ROPE_HEADS (above); 0: by size.
+  int64_t ropeHeads = 0;
 
   /// The process's options, read from the environment at the first call.
   static const Options &get() {
@@ -104,9 +105,9 @@ private:
     o.ropeTokens = count("QK_RUNTIME_ROPE_TOKENS", 0);
     if (o.ropeTokens != 1 && o.ropeTokens != 2 && o.ropeTokens != 4)
       o.ropeTokens = 0;
-    o.ropeHeads = count("QK_RUNTIME_ROPE_HEADS", o.ropeHeads);
+    o.ropeHeads = count("QK_RUNTIME_ROPE_HEADS", 0);
     if (o.ropeHeads != 1 && o.ropeHeads != 2 && o.ropeHeads != 4)
-      o.ropeHeads = 4;
+      o.ropeHeads = 0;
     if (const char *k = std::getenv("QK_RUNTIME_ROPE_KERNEL")) {
       if (!std::strcmp(k, "team"))
         o.ropeKernel = RopeTeam;

@@ -225,10 +225,12 @@ qk_status_t launchRopeStreamUpTo(CompactRopeParams &p, const Target &t) {
   using K = RopeStream<T, TT, VW, TEAM, HP>;
   int64_t blocks = 0, tokens = 0;
   if constexpr (HP > 1) {
-    if (Options::get().ropeHeads >= HP && headsDivide(p, HP)) {
+    // QK_RUNTIME_ROPE_HEADS: at most that many, whatever the tokens.
+    const int64_t forced = Options::get().ropeHeads;
+    if ((forced == 0 || forced >= HP) && headsDivide(p, HP)) {
       if (qk_status_t st = K::shape(p, t, blocks, tokens))
         return st;
-      if (tokens >= kStreamTokensForHeads)
+      if (forced || tokens >= kStreamTokensForHeads)
         return K::run(p, t, blocks);
     }
     return launchRopeStreamUpTo<T, TT, VW, TEAM, HP / 2>(p, t);

@@ -29,10 +29,14 @@ QK_RUNTIME_WIDE_PARAMS=1 QK_RUNTIME_L2_PREFETCH=0 QK_RUNTIME_EARLY_PREFETCH=1 QK
   "$build/bin/qk-runtime-gpu-check" -q 2>&1 | tee "$log_dir/gpu-check-wide.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 # The rope cases once more on each kernel alone: the runs above take the
 # token kernel (small T) or the stream kernel (RopeTokenKernel.cuh) wherever
-# they apply; team is RopeKernels.cuh for every shape.
-for k in team token stream; do
-  QK_RUNTIME_ROPE_KERNEL=$k \
-    "$build/bin/qk-runtime-gpu-check" -q --rope 2>&1 | tee "$log_dir/gpu-check-rope-$k.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
+# they apply; team is RopeKernels.cuh for every shape. The stream kernel
+# runs with 1, 2 and 4 heads per team forced (by default it takes more than
+# one only at T far above the check's).
+for k in team token stream:1 stream:2 stream:4; do
+  heads=
+  [[ $k == *:* ]] && heads=${k#*:}
+  QK_RUNTIME_ROPE_KERNEL=${k%%:*} QK_RUNTIME_ROPE_HEADS=$heads \
+    "$build/bin/qk-runtime-gpu-check" -q --rope 2>&1 | tee "$log_dir/gpu-check-rope-${k/:/-heads}.log" | grep -E "^(FAIL|SUMMARY|device)" || status=1
 done
 echo "run_gpu_tests: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
