@@ -228,7 +228,7 @@ private:
 FailureOr<RMSNormMatch> mlir::qk::matchRMSNorm(linalg::GenericOp root,
                                                RMSNormMismatch &why) {
   why = RMSNormMismatch();
-  if (root.getNumDpsInits() != 1 || root.getNumReductionLoops() != 0 ||
+  if (root.getOutputs().size() != 1 || root.getNumReductionLoops() != 0 ||
       !root.hasPureTensorSemantics())
     return failure();
   auto resultType = cast<RankedTensorType>(root.getResult(0).getType());

@@ -1,6 +1,7 @@
 //===- RoPEMatcher.cpp - Rotary embeddings on the heads of a qkv ----------===//
 
 #include "qk/Analysis/RoPEMatcher.h"
+#include "qk/Analysis/ScalarExpr.h"
 
 #include "qk/Analysis/NormSites.h"
 
@@ -276,7 +277,7 @@ ElementExpr *ElementEvaluator::fromGeneric(linalg::GenericOp generic,
                                  " with reduction loops) between the heads "
                                  "and the rotation");
   AffineMap outMap =
-      generic.getMatchingIndexingMap(generic.getDpsInitOperand(result));
+      generic.getMatchingIndexingMap(initOperand(generic, result));
   if (!outMap.isPermutation())
     return fail("unsupported-map",
                 "a generic whose result is not indexed by a permutation");
@@ -365,9 +366,9 @@ ElementEvaluator::scalar(Value v, linalg::GenericOp generic,
     // The token count (torch-mlir's broadcast of a row index:
     // select(rows == 1, 0, t), with rows the extent of the token loop).
     Value size = peelSize(v);
-    Value init = generic.getDpsInitOperand(0)->get();
+    Value init = initOperand(generic, 0)->get();
     AffineMap initMap =
-        generic.getMatchingIndexingMap(generic.getDpsInitOperand(0));
+        generic.getMatchingIndexingMap(initOperand(generic, 0));
     if (size.getType().isIndex() && initMap.isPermutation() &&
         loops[initMap.getDimPosition(0)].kind == IndexValue::Token &&
         isa<RankedTensorType>(init.getType()) && isTokenCount(size, init)) {

@@ -221,7 +221,7 @@ ScalarExprBuilder::fromGenericResult(linalg::GenericOp generic,
                   "does not keep one value per row of the last dimension)");
     return fromReduction(generic, resultNumber);
   }
-  OpOperand *init = generic.getDpsInitOperand(resultNumber);
+  OpOperand *init = initOperand(generic, resultNumber);
   if (!indexingMap(generic, init).isIdentity())
     return fail("non-identity-result-map",
                 "a generic writes its result through a non-identity map");
@@ -242,9 +242,9 @@ ScalarExprBuilder::fromReduction(linalg::GenericOp generic,
       iterators.back() != utils::IteratorType::reduction)
     return fail("reduction-not-last-dim",
                 "the reduction is not over the last dimension");
-  if (generic.getNumDpsInits() != 1)
+  if (generic.getOutputs().size() != 1)
     return fail("multi-result-reduction", "the reduction has several results");
-  OpOperand *init = generic.getDpsInitOperand(resultNumber);
+  OpOperand *init = initOperand(generic, resultNumber);
   std::optional<Level> outLevel =
       classify(indexingMap(generic, init), Level::Full, rank);
   if (outLevel != Level::Row)
@@ -304,7 +304,7 @@ ScalarExprBuilder::fromScalarImpl(Value v, linalg::GenericOp generic,
       return fail("non-constant-capture",
                   "a value from an enclosing region is not a constant");
     OpOperand *operand = generic.getMatchingOpOperand(arg);
-    if (generic.isDpsInit(operand))
+    if (isInit(generic, operand))
       return fail("reads-init", "an elementwise generic reads its init");
     std::optional<Level> read =
         classify(indexingMap(generic, operand), level, generic.getNumLoops());
