@@ -2,10 +2,10 @@
 //
 // The host side: which kernel of Kernels.cuh a call takes, its grid, the
 // launch (helpers shared with the rope launcher: Launch.cuh), and the C
-// entry point. Norm + RoPE (qk_fused_rms_norm_rope) is RopeRuntime.cu. Element access is in ElementAccess.cuh, the
-// parameter block in Params.cuh, the per-element formula in
-// qk/Runtime/Epilogue.h (shared with the host runtime), every environment
-// switch in Options.h.
+// entry point. Norm + RoPE (qk_fused_rms_norm_rope) is RopeRuntime.cu. Element
+// access is in ElementAccess.cuh, the parameter block in Params.cuh, the
+// per-element formula in qk/Runtime/Epilogue.h (shared with the host runtime),
+// every environment switch in Options.h.
 //
 // One launch normalises every (token, group) row of every range. The work is
 // memory bound (2 bytes read and 2 written per bf16 element, a few flops), so
@@ -136,16 +136,10 @@ template <class T, class P> qk_status_t launchLoop(P &p, const Target &t) {
 template <class T, int VW, class P>
 qk_status_t dispatch(P &p, int64_t maxGroupSize, const Target &t) {
   const int64_t nAcc = maxGroupSize / VW;
-  if (nAcc <= 8)
-    return launchTeam<T, VW, 8, 1>(p, t);
-  if (nAcc <= 16)
-    return launchTeam<T, VW, 16, 1>(p, t);
-  if (nAcc <= 32)
-    return launchTeam<T, VW, 32, 1>(p, t);
-  if (nAcc <= 64)
-    return launchTeam<T, VW, 32, 2>(p, t);
-  if (nAcc <= 128)
-    return launchTeam<T, VW, 32, 4>(p, t);
+  if (nAcc <= kMaxTeamAccesses)
+    return withTeamShape(nAcc, [&](auto team, auto perLane) {
+      return launchTeam<T, VW, team, perLane>(p, t);
+    });
   if (nAcc <= 512 * 4)
     return launchBlock<T, VW, 4>(p, int(nAcc), t);
   if (nAcc <= 512 * 8)
@@ -162,16 +156,10 @@ qk_status_t dispatch(P &p, int64_t maxGroupSize, const Target &t) {
 template <class T, int VW, class P>
 qk_status_t dispatchShifted(P &p, int64_t maxGroupSize, const Target &t) {
   const int64_t nAcc = (maxGroupSize + VW - 1) / VW;
-  if (nAcc <= 8)
-    return launchTeam<T, VW, 8, 1, true>(p, t);
-  if (nAcc <= 16)
-    return launchTeam<T, VW, 16, 1, true>(p, t);
-  if (nAcc <= 32)
-    return launchTeam<T, VW, 32, 1, true>(p, t);
-  if (nAcc <= 64)
-    return launchTeam<T, VW, 32, 2, true>(p, t);
-  if (nAcc <= 128)
-    return launchTeam<T, VW, 32, 4, true>(p, t);
+  if (nAcc <= kMaxTeamAccesses)
+    return withTeamShape(nAcc, [&](auto team, auto perLane) {
+      return launchTeam<T, VW, team, perLane, true>(p, t);
+    });
   return dispatch<T, 1>(p, maxGroupSize, t);
 }
 
@@ -181,16 +169,8 @@ qk_status_t dispatchType(const void *in, int64_t inStride, void *out,
                          const qk_norm_range_t *ranges, int numRanges,
                          const CallInfo &info, const Target &t) {
   constexpr int kVec = 16 / sizeof(T);
-  // 16-byte accesses need every row start, and every group start inside a
-  // row, on a 16-byte boundary, and whole vectors per group.
-  bool vec =
-      reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
-      reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
-      (numTokens <= 1 || (inStride % kVec == 0 && outStride % kVec == 0));
-  for (int r = 0; r < numRanges; ++r)
-    vec = vec && ranges[r].column_offset % kVec == 0 &&
-          ranges[r].group_size % kVec == 0 &&
-          (ranges[r].num_groups == 1 || ranges[r].group_stride % kVec == 0);
+  const bool vec = vectorRows(in, inStride, out, outStride, numTokens, ranges,
+                              numRanges, kVec);
   // Compact parameters when every element offset of the call, and every
   // token index a worker computes, fits in 32 bits. The unaligned (scalar)
   // path is a rare fallback and always takes the wide one.

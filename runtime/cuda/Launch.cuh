@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <type_traits>
 
 namespace {
 
@@ -124,6 +125,41 @@ qk_status_t launch(const P &p, int grid, int block, cudaStream_t stream,
   if (err != cudaSuccess)
     return deviceError(err, "kernel launch failed");
   return QK_STATUS_OK;
+}
+
+// Whether every row start, and every group start inside a row, lies on a
+// 16-byte boundary with whole vectors of `vec` elements per group: what the
+// vector kernels of the norm and the rope call need.
+bool vectorRows(const void *in, int64_t inStride, const void *out,
+                int64_t outStride, int64_t numTokens,
+                const qk_norm_range_t *ranges, int numRanges, int vec) {
+  bool ok = reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
+            reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
+            (numTokens <= 1 || (inStride % vec == 0 && outStride % vec == 0));
+  for (int r = 0; r < numRanges; ++r)
+    ok = ok && ranges[r].column_offset % vec == 0 &&
+         ranges[r].group_size % vec == 0 &&
+         (ranges[r].num_groups == 1 || ranges[r].group_stride % vec == 0);
+  return ok;
+}
+
+// The team shape of a group of `nAcc` accesses (nAcc <= kMaxTeamAccesses):
+// TEAM lanes with NV accesses each, passed to `f` as integral constants. One
+// table for every dispatch that launches teams (the norm's, its shifted
+// rows', the rope kernels'), because the team shape fixes the reduction
+// tree, and the rope kernels' normalised values must be the norm's bits.
+constexpr int64_t kMaxTeamAccesses = 128;
+template <int N> using IntC = std::integral_constant<int, N>;
+template <class F> qk_status_t withTeamShape(int64_t nAcc, F &&f) {
+  if (nAcc <= 8)
+    return f(IntC<8>{}, IntC<1>{});
+  if (nAcc <= 16)
+    return f(IntC<16>{}, IntC<1>{});
+  if (nAcc <= 32)
+    return f(IntC<32>{}, IntC<1>{});
+  if (nAcc <= 64)
+    return f(IntC<32>{}, IntC<2>{});
+  return f(IntC<32>{}, IntC<4>{});
 }
 
 // How many times the resident capacity of the GPU a grid may hold. One wave

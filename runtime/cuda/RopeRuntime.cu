@@ -294,33 +294,28 @@ bool tokenKernelCovers(const CompactRopeParams &p, int64_t maxGroupSize,
          (int64_t(1) << 31);
 }
 
-// The norm's thresholds (CudaRuntime.cu dispatch), in accesses.
+// The norm's shapes (Launch.cuh: withTeamShape, then its block sizes), in
+// accesses, so that the reduction tree (and the normalised values) are the
+// norm's.
 template <class T, int VW, class P>
 qk_status_t dispatchRope(P &p, int64_t maxGroupSize, const Target &t) {
   const int64_t nAcc = maxGroupSize / VW;
   if constexpr (VW > 1 && std::is_same_v<P, CompactRopeParams>) {
-    // The team size the norm's dispatch picks for this group size, so that
-    // the reduction tree (and the normalised values) are the norm's.
+    // At most 32 accesses a head (tokenKernelCovers): one per lane.
     if (ropeKernelChoice() != Options::RopeTeam &&
-        tokenKernelCovers(p, maxGroupSize, VW)) {
-      if (nAcc <= 8)
-        return launchRopeToken<T, VW, 8>(p, t);
-      if (nAcc <= 16)
-        return launchRopeToken<T, VW, 16>(p, t);
-      return launchRopeToken<T, VW, 32>(p, t);
-    }
+        tokenKernelCovers(p, maxGroupSize, VW))
+      return withTeamShape(nAcc, [&](auto team, auto) {
+        return launchRopeToken<T, VW, team>(p, t);
+      });
   }
   if constexpr (VW > 1) {
-    if (nAcc <= 8)
-      return launchRopeTeam<T, VW, 8, 1>(p, t);
-    if (nAcc <= 16)
-      return launchRopeTeam<T, VW, 16, 1>(p, t);
-    if (nAcc <= 32)
-      return launchRopeTeam<T, VW, 32, 1>(p, t);
-    if (nAcc <= 64)
-      return launchRopeTeam<T, VW, 32, 2>(p, t);
+    if (nAcc <= kMaxTeamAccesses)
+      return withTeamShape(nAcc, [&](auto team, auto perLane) {
+        return launchRopeTeam<T, VW, team, perLane>(p, t);
+      });
   }
-  if (nAcc <= 128)
+  // The element-by-element path: one team shape (32 lanes, 4 accesses).
+  if (nAcc <= kMaxTeamAccesses)
     return launchRopeTeam<T, VW, 32, 4>(p, t);
   if (nAcc <= 512 * 4)
     return launchRopeBlock<T, VW, 4>(p, int(nAcc), t);
@@ -387,14 +382,8 @@ dispatchRopeType(const void *in, int64_t inStride, void *out, int64_t outStride,
                  uint32_t rotated, const RopeInfo &ri, const Target &t) {
   constexpr int kVec = 16 / sizeof(T);
   // The norm's conditions for 16-byte accesses, plus whole vectors per head.
-  bool vec =
-      reinterpret_cast<uintptr_t>(in) % 16 == 0 &&
-      reinterpret_cast<uintptr_t>(out) % 16 == 0 &&
-      (numTokens <= 1 || (inStride % kVec == 0 && outStride % kVec == 0));
-  for (int r = 0; r < numRanges; ++r)
-    vec = vec && ranges[r].column_offset % kVec == 0 &&
-          ranges[r].group_size % kVec == 0 &&
-          (ranges[r].num_groups == 1 || ranges[r].group_stride % kVec == 0);
+  bool vec = vectorRows(in, inStride, out, outStride, numTokens, ranges,
+                        numRanges, kVec);
   // The vector kernels also need whole vectors per head and vector loads
   // of the tables (RopeKernels.cuh, kRopeTableVector); other calls take the
   // element-by-element kernels.
