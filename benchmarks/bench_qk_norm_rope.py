@@ -12,11 +12,11 @@ configuration, is skipped with the reason in the output and in bench.json):
   sgl        sglang 0.5.23 fused_qk_norm_rope (JIT kernel, tvm-ffi): sin/cos computed in the kernel from the
              RoPE base with __sincosf (--use_fast_math), int32 positions, bf16 only, norm then RoPE only
              (not Llama 4); Gemma's (1 + w) passed as a precomputed weight
-  vllm       vLLM 0.33.0 fused_qk_norm_rope (csrc/fused_qknorm_rope_kernel.cu, built standalone), float32
-             cos_sin_cache, int64 positions, norm then RoPE only (not Llama 4); (1 + w) precomputed;
+  vllm       vLLM 0.33.0 fused_qk_norm_rope (csrc/fused_qknorm_rope_kernel.cu, built standalone), the
+             --cache-dtype cos_sin_cache, int64 positions, norm then RoPE only (not Llama 4); (1 + w) precomputed;
              token_heads_per_warp auto-selected as vLLM does on sm_90
   vllm_h1    the same with token_heads_per_warp forced to 1 (vLLM's one-head-per-warp kernel)
-  tri        a Triton reference (this file): norm + RoPE fused, either order, float32 cache, per-config
+  tri        a Triton reference (this file): norm + RoPE fused, either order, the --cache-dtype cache (f32 math), per-config
              choice of heads per program and warps by a short timing
   cp         torch copy of the q|k columns into another buffer (same bytes read + written, no cache):
              the in-process ceiling next to the 1 GiB copy bandwidth
