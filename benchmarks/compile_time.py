@@ -9,6 +9,8 @@ per step (f64 epsilon + arith.truncf, math.fpowi, keepdim sum); an opaque attent
 o_proj; the result feeds the next layer. For every N it times, with --mlir-timing (wall, best of
 --repeat runs), the two passes on the file and `--canonicalize` on the same file, and prints
 time per layer and the ratio. A pass that is linear in the graph has a flat time per layer.
+Two ratios: the passes' own work (--verify-each=false), and with the verification of the whole IR
+that the pass manager runs after every pass (two passes pay it twice, --canonicalize once).
 """
 
 import argparse
@@ -122,14 +124,13 @@ def stack(n):
 TIMING = re.compile(r"^\s*([\d.]+)\s+\(\s*[\d.]+%\)\s+(.*?)\s*$")
 
 
-VERIFY = []  # set to ["--verify-each=false"] by --no-verify
+NO_VERIFY = ["--verify-each=false"]
 
 
 def pass_times(qk_opt, path, args):
-    """Wall seconds per pass from --mlir-timing (and the whole run). A pass's time includes the
-    verification of the whole IR that the pass manager runs after it, unless --no-verify."""
-    r = subprocess.run([qk_opt, path, *args, *VERIFY, "--mlir-timing", "-o", "/dev/null"],
-                       capture_output=True, text=True)
+    """Wall seconds per pass from --mlir-timing. A pass's time includes the verification of the whole
+    IR that the pass manager runs after it, unless args has --verify-each=false."""
+    r = subprocess.run([qk_opt, path, *args, "--mlir-timing", "-o", "/dev/null"], capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"qk-opt failed: {r.stderr[-2000:]}")
     times = {}
@@ -140,9 +141,17 @@ def pass_times(qk_opt, path, args):
     return times
 
 
-def best(qk_opt, path, args, names, repeat):
-    runs = [pass_times(qk_opt, path, args) for _ in range(repeat)]
-    return min(sum(t.get(n, 0.0) for n in names) for t in runs)
+def best(qk_opt, path, args, name, repeat):
+    return min(pass_times(qk_opt, path, args).get(name, 0.0) for _ in range(repeat))
+
+
+def measure(qk_opt, path, repeat, verify):
+    """(raise, fuse, canonicalize) seconds, best of `repeat` each."""
+    extra = [] if verify else NO_VERIFY
+    both = ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm", *extra]
+    return (best(qk_opt, path, ["--qk-raise-rms-norm", *extra], "QKRaiseRMSNorm", repeat),
+            best(qk_opt, path, both, "QKFuseStridedQKNorm", repeat),
+            best(qk_opt, path, ["--canonicalize", *extra], "Canonicalizer", repeat))
 
 
 def main():
@@ -151,13 +160,17 @@ def main():
     ap.add_argument("--layers", type=int, nargs="*", default=[250, 500, 1000, 2000, 4000, 8000])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-verify", action="store_true",
-                    help="time the passes' own work: --verify-each=false (by default every pass also "
-                         "pays one verification of the whole IR, so two passes pay it twice)")
+                    help="only the passes' own work (--verify-each=false); by default also the times with "
+                         "the pass manager's verification after each pass, which two passes pay twice")
     args = ap.parse_args()
-    if args.no_verify:
-        VERIFY.append("--verify-each=false")
-    print("| layers | ops | raise (ms/layer) | fuse (ms/layer) | raise+fuse (s) | canonicalize (s) | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    cols = "| layers | ops | raise (ms/layer) | fuse (ms/layer) | raise+fuse (s) | canonicalize (s) | ratio |"
+    sep = "|---|---|---|---|---|---|---|"
+    if not args.no_verify:
+        cols += " raise+fuse, verified (s) | canonicalize, verified (s) | ratio, verified |"
+        sep += "---|---|---|"
+    print("Own work (--verify-each=false)" + ("" if args.no_verify else "; then with the verification after each pass"))
+    print(cols)
+    print(sep)
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.layers:
             path = os.path.join(tmp, f"stack{n}.mlir")
@@ -165,15 +178,14 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
             ops = text.count(" = ") + text.count("linalg.yield")
-            raise_s = best(args.qk_opt, path, ["--qk-raise-rms-norm"], ["QKRaiseRMSNorm"], args.repeat)
-            both = pass_times(args.qk_opt, path, ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"])
-            fuse_s = min(pass_times(args.qk_opt, path, ["--qk-raise-rms-norm", "--qk-fuse-strided-qk-norm"])
-                         .get("QKFuseStridedQKNorm", 0.0) for _ in range(args.repeat))
-            canon_s = best(args.qk_opt, path, ["--canonicalize"], ["Canonicalizer"], args.repeat)
+            raise_s, fuse_s, canon_s = measure(args.qk_opt, path, args.repeat, verify=False)
             total = raise_s + fuse_s
-            print(f"| {n} | {ops} | {1e3 * raise_s / n:.3f} | {1e3 * fuse_s / n:.3f} | {total:.3f} | "
-                  f"{canon_s:.3f} | {total / canon_s:.2f} |", flush=True)
-            del both
+            row = (f"| {n} | {ops} | {1e3 * raise_s / n:.3f} | {1e3 * fuse_s / n:.3f} | {total:.3f} | "
+                   f"{canon_s:.3f} | {total / canon_s:.2f} |")
+            if not args.no_verify:
+                vr, vf, vc = measure(args.qk_opt, path, args.repeat, verify=True)
+                row += f" {vr + vf:.3f} | {vc:.3f} | {(vr + vf) / vc:.2f} |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":
