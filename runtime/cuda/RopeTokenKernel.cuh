@@ -10,8 +10,8 @@
 //  * ropeTokenKernel: one short-lived team per (token, head), the grid
 //    holds T * heads teams. The shortest chain, so the default while the
 //    GPU holds a team for every (token, head) (small T).
-//  * ropeStreamKernel: a resident grid whose teams each stream one or two
-//    heads over many tokens, the next rows on their way through cp.async while
+//  * ropeStreamKernel: a resident grid whose teams each stream one, two or
+//    four heads over many tokens, the next rows on their way through cp.async while
 //    one is worked on; the default above (RopeRuntime.cu).
 //
 // Why not ropeKernel's shape. It gives each team a run of tokens of one
